@@ -1,0 +1,64 @@
+"""One asset per SQL-built table: run its `.sql` file (for a window of days, or whole), then validate it.
+
+Every such asset carries `dagster/row_count`, `dagster/column_schema` from its Pandera model, and the
+blocking `schema_valid` check, returned with the materialization.
+"""
+
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+import pandera.polars as pa
+
+from assets.checks import column_schema, schema_valid, schema_valid_spec
+from assets.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window
+from assets.tables import read_table, read_window, replace_table, replace_window, sql
+from pipelines.resources import Warehouse
+
+
+def sql_table_asset(
+    *,
+    key: list[str],
+    model: type[pa.DataFrameModel],
+    deps: Sequence[dg.AssetKey | dg.AssetsDefinition | list[str]],
+    date_column: str | None = None,
+    params: Callable[[], dict[str, object]] = dict,
+) -> dg.AssetsDefinition:
+    """An asset that builds table `<key[0]>.<key[1]>` from `assets/sql/<key[1]>.sql`.
+
+    With a `date_column` the asset is daily-partitioned: a run deletes and re-inserts the rows of its
+    partition window. Without, the whole table is rebuilt.
+    """
+    schema, name = key
+    table = f"{schema}.{name}"
+    partitioned = date_column is not None
+
+    @dg.asset(
+        key=key,
+        description=(model.__doc__ or "").strip(),
+        group_name=schema,
+        kinds={"duckdb", "sql"},
+        deps=[dg.AssetKey(d) if isinstance(d, list) else d for d in deps],
+        check_specs=[schema_valid_spec(key)],
+        partitions_def=daily_partitions if partitioned else None,
+        backfill_policy=single_run if partitioned else None,
+        pool=WAREHOUSE_POOL,
+        metadata={"table": table, "sql": f"assets/sql/{name}.sql"},
+    )
+    def _build(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        query = sql(name)
+        with warehouse.connect() as conn:
+            if date_column is not None:
+                start, end = window(context)
+                rows = replace_window(conn, table, query, date_column, start, end, **params())
+                frame = read_window(conn, table, date_column, start, end)
+                context.log.info(f"{table}: {rows} rows for {start} to {end} (exclusive)")
+            else:
+                rows = replace_table(conn, table, query, **params())
+                frame = read_table(conn, table)
+                context.log.info(f"{table}: {rows} rows")
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(model)},
+            check_results=[schema_valid(model, frame)],
+        )
+
+    return _build

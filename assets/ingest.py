@@ -1,0 +1,105 @@
+"""Ingestion: reference tables, and every new feed file version into the landing tables."""
+
+import os
+
+import dagster as dg
+
+from assets.partitions import WAREHOUSE_POOL
+from assets.tables import run_script, sql
+from hepwatch.ingest.dosing import ingest_dosing_files
+from hepwatch.ingest.labs import ingest_lab_files
+from hepwatch.pseudonym import Pseudonymizer
+from hepwatch.warehouse import fetch_value, pseudonym_key
+from pipelines.resources import PROJECT_ROOT, Feeds, Warehouse
+
+REFERENCE_DIR = PROJECT_ROOT / "hepwatch" / "reference"
+CODE_MAP_ENV = "HEPWATCH_CODE_MAP"
+
+
+def _require_feeds(feeds: Feeds) -> None:
+    if not feeds.path.is_dir():
+        raise dg.Failure(f"feeds directory {feeds.path} does not exist (set --feeds or HEPWATCH_FEEDS_DIR)")
+
+
+@dg.asset(key=["ingest", "reference_tables"], group_name="ingest", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
+def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
+    """The analyte code map, unit conversions and default ULNs as tables (`ref` schema).
+
+    Loaded from `hepwatch/reference/*.csv` (sources cited per row) plus the CSV named by HEPWATCH_CODE_MAP,
+    where users add their labs' local codes without touching the code.
+    """
+    code_maps = [str(REFERENCE_DIR / "analyte_codes.csv")]
+    if os.environ.get(CODE_MAP_ENV):
+        code_maps.append(os.environ[CODE_MAP_ENV])
+    with warehouse.connect() as conn:
+        run_script(
+            conn,
+            sql("ref_tables"),
+            code_map_files=code_maps,
+            unit_file=str(REFERENCE_DIR / "unit_conversions.csv"),
+            default_uln_file=str(REFERENCE_DIR / "default_uln.csv"),
+        )
+        codes = fetch_value(conn, "SELECT count(*) FROM ref.analyte_code_rows")
+        conflicts = conn.execute(
+            "SELECT kind, match_key, list(DISTINCT analyte) FROM ref.analyte_code_rows GROUP BY ALL "
+            "HAVING count(DISTINCT analyte) > 1"
+        ).fetchall()
+        version = fetch_value(conn, "SELECT max(added_in) FROM ref.analyte_codes")
+    if conflicts:
+        raise dg.Failure(f"code map maps the same key to several analytes: {conflicts}")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": codes, "code_map_version": version, "code_map_files": code_maps}
+    )
+
+
+@dg.asset(key=["ingest", "lab_feed"], group_name="ingest", kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL)
+def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Every new or changed HL7 file under FEEDS/labs, read into the landing tables.
+
+    Each message is accepted, a duplicate (MSH-4 + MSH-10 already accepted), ignored (not ORU^R01) or
+    quarantined with a reason; raw payloads of quarantined messages go to the restricted store.
+    """
+    _require_feeds(feeds)
+    with warehouse.connect() as conn:
+        summary = ingest_lab_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
+        totals = dict(
+            conn.execute("SELECT outcome, count(*) FROM landing.lab_messages GROUP BY ALL").fetchall()
+        )
+        observations = fetch_value(conn, "SELECT count(*) FROM landing.lab_observations")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(totals.values()),
+            "new_files": summary.files,
+            "new_messages": summary.outcomes.total(),
+            **{f"new_{outcome}": summary.outcomes[outcome] for outcome in ("accepted", "duplicate", "ignored", "quarantined")},
+            "new_observations": summary.observations,
+            "unreadable_files": summary.unreadable_files,
+            "messages_total": sum(totals.values()),
+            "observations_total": observations,
+        }
+    )  # fmt: skip
+
+
+@dg.asset(key=["ingest", "dosing_feed"], group_name="ingest", kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL)
+def dosing_feed(
+    context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Every new or changed dosing CSV under FEEDS/dosing, read into the landing tables.
+
+    Each row is a record or quarantined with a reason (missing_field, bad_number, non_positive_dose,
+    unsupported_unit, bad_datetime); corrections (same record_id, later file) are resolved in staging.
+    """
+    _require_feeds(feeds)
+    with warehouse.connect() as conn:
+        summary = ingest_dosing_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
+        total = fetch_value(conn, "SELECT count(*) FROM landing.dosing_rows")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            "new_files": summary.files,
+            "new_rows": summary.rows,
+            "new_records": summary.records,
+            "new_quarantined": summary.quarantined,
+            "unreadable_files": summary.unreadable_files,
+        }
+    )

@@ -1,0 +1,30 @@
+"""Daily partitions by clinical date (collection date for labs, dose date for dosing).
+
+The first day is configurable (HEPWATCH_FIRST_DAY, default 2020-01-01); results dated before it or after
+today are reported in marts.quarantine as `collection_date_out_of_range` rather than silently left out.
+"""
+
+import os
+from datetime import date, timedelta
+
+import dagster as dg
+
+FIRST_DAY = date.fromisoformat(os.environ.get("HEPWATCH_FIRST_DAY", "2020-01-01"))
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY.isoformat(), end_offset=1)
+
+# One run can cover a whole range of days: each asset deletes its window and inserts it again.
+single_run = dg.BackfillPolicy.single_run()
+
+# Writers to the internal DuckDB file take turns (DuckDB allows one writing process per file).
+WAREHOUSE_POOL = "hepwatch_warehouse"
+
+
+def window(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    """The [start, end) dates of the partitions this run materializes."""
+    time_window = context.partition_time_window
+    return time_window.start.date(), time_window.end.date()
+
+
+def last_day() -> date:
+    return date.today() + timedelta(days=1)

@@ -1,0 +1,71 @@
+"""The analysts' database: `WAREHOUSE/analytics.duckdb`, replaced atomically after each successful run.
+
+The marts are copied into a new file (only the columns their Pandera models publish, sorted, with a COMMENT
+on every table and column), then renamed over the old one. An analyst holding the old file open keeps
+reading it undisturbed and never blocks the run or sees half of it (contract section 4).
+"""
+
+import os
+import uuid
+
+import dagster as dg
+import pandera.polars as pa
+
+from assets.marts import dosing_daily, feed_files, lab_results, quarantine
+from assets.partitions import WAREHOUSE_POOL
+from pipelines.resources import Warehouse
+from schemas.marts import DosingDaily, FeedFiles, LabResults, Quarantine
+
+PUBLISHED: dict[str, tuple[type[pa.DataFrameModel], str]] = {
+    "lab_results": (LabResults, "collected_at, patient_key, analyte, value"),
+    "dosing_daily": (DosingDaily, "dose_date, patient_key, substance"),
+    "feed_files": (FeedFiles, "file"),
+    "quarantine": (Quarantine, "kind, file, line, control_id, record_id, analyte, reason"),
+}
+
+
+def _literal(text: str) -> str:
+    return "'" + " ".join(text.split()).replace("'", "''") + "'"
+
+
+@dg.asset(
+    key=["published", "analytics_database"],
+    group_name="published",
+    kinds={"duckdb"},
+    deps=[lab_results, dosing_daily, feed_files, quarantine],
+    pool=WAREHOUSE_POOL,
+)
+def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """WAREHOUSE/analytics.duckdb: schema `marts`, no direct identifiers, every table and column commented."""
+    paths = warehouse.paths
+    staging_file = paths.root / f".analytics-{uuid.uuid4().hex}.duckdb.tmp"
+    counts: dict[str, int] = {}
+    try:
+        with warehouse.connect() as conn:
+            conn.execute(f"ATTACH '{staging_file}' AS publish")
+            conn.execute("CREATE SCHEMA publish.marts")
+            for table, (model, order) in PUBLISHED.items():
+                columns = list(model.to_schema().columns)
+                conn.execute(
+                    f"CREATE TABLE publish.marts.{table} AS "
+                    f"SELECT {', '.join(columns)} FROM marts.{table} ORDER BY {order}"
+                )
+                conn.execute(f"COMMENT ON TABLE publish.marts.{table} IS {_literal(model.__doc__ or '')}")
+                for name, column in model.to_schema().columns.items():
+                    conn.execute(
+                        f"COMMENT ON COLUMN publish.marts.{table}.{name} IS {_literal(column.description or '')}"
+                    )
+                counts[table] = conn.execute(f"SELECT count(*) FROM publish.marts.{table}").fetchall()[0][0]
+            conn.execute("DETACH publish")
+        os.replace(staging_file, paths.analytics)
+    finally:
+        staging_file.unlink(missing_ok=True)
+        staging_file.with_name(staging_file.name + ".wal").unlink(missing_ok=True)
+    context.log.info(f"published {paths.analytics}: {counts}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(paths.analytics)),
+            "dagster/row_count": sum(counts.values()),
+            **{f"rows/{table}": n for table, n in counts.items()},
+        }
+    )

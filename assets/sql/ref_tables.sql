@@ -1,0 +1,52 @@
+-- Reference data as tables: the versioned analyte code map, unit conversions and default ULNs
+-- (domain.md sections 1 and 2). Sources are cited per row in the CSVs under hepwatch/reference/.
+CREATE OR REPLACE MACRO ref_key(s) AS upper(regexp_replace(coalesce(s, ''), '[^A-Za-z0-9]', '', 'g'));
+CREATE OR REPLACE MACRO unit_key(s) AS
+    lower(replace(replace(replace(trim(coalesce(s, '')), 'µ', 'u'), 'μ', 'u'), ' ', ''));
+
+-- Every row of the code map files as written (several spellings may share one match key).
+CREATE OR REPLACE TABLE ref.analyte_code_rows AS
+SELECT
+    kind,
+    key,
+    CASE WHEN kind = 'loinc' THEN trim(key) ELSE ref_key(key) END AS match_key,
+    analyte,
+    added_in,
+    source,
+    filename AS code_map_file
+FROM read_csv($code_map_files, header = true, all_varchar = true, union_by_name = true, filename = true);
+
+-- One row per match key: what the mapping joins on.
+CREATE OR REPLACE TABLE ref.analyte_codes AS
+SELECT kind, match_key, any_value(analyte) AS analyte, min(added_in) AS added_in, list(key) AS spellings
+FROM ref.analyte_code_rows
+GROUP BY kind, match_key;
+
+CREATE OR REPLACE TABLE ref.unit_conversions AS
+SELECT analyte, unit_key(unit) AS unit_key, CAST(factor AS DOUBLE) AS factor, canonical_unit, source
+FROM read_csv($unit_file, header = true, all_varchar = true);
+
+CREATE OR REPLACE TABLE ref.default_uln AS
+SELECT analyte, CAST(uln AS DOUBLE) AS uln, unit, source
+FROM read_csv($default_uln_file, header = true, all_varchar = true);
+
+-- A liver-looking code that maps to nothing is reported, never silently dropped (domain.md section 1).
+CREATE OR REPLACE MACRO liver_looking(code, code_text, alt_code, alt_text) AS regexp_matches(
+    upper(concat_ws(' ', code, code_text, alt_code, alt_text)),
+    '\b(ALT|AST|ALP|GGT|GGTP|SGPT|SGOT|ALAT|ASAT|ALKP|BILI\w*|\w*AMINOTRANSFERASE|\w*TRANSAMINASE|\w*PHOSPHATASE|GLUTAMYL\w*|ALBUMIN|INR)\b'
+);
+
+-- Every landed observation with its analyte: LOINC code, else local code, else name; the primary triplet
+-- of OBX-3 before the alternate one (domain.md section 1).
+CREATE OR REPLACE VIEW staging.mapped_observations AS
+SELECT
+    o.*,
+    coalesce(l1.analyte, l2.analyte, k1.analyte, k2.analyte, t1.analyte, t2.analyte) AS analyte,
+    liver_looking(o.code, o.code_text, o.alt_code, o.alt_text) AS liver_looking
+FROM landing.lab_observations AS o
+LEFT JOIN ref.analyte_codes AS l1 ON l1.kind = 'loinc' AND l1.match_key = o.code
+LEFT JOIN ref.analyte_codes AS l2 ON l2.kind = 'loinc' AND l2.match_key = o.alt_code
+LEFT JOIN ref.analyte_codes AS k1 ON k1.kind = 'local' AND k1.match_key = ref_key(o.code)
+LEFT JOIN ref.analyte_codes AS k2 ON k2.kind = 'local' AND k2.match_key = ref_key(o.alt_code)
+LEFT JOIN ref.analyte_codes AS t1 ON t1.kind = 'local' AND t1.match_key = ref_key(o.code_text)
+LEFT JOIN ref.analyte_codes AS t2 ON t2.kind = 'local' AND t2.match_key = ref_key(o.alt_text);

@@ -1,0 +1,19 @@
+"""Staged tables: the current version of each observation and dosing record, by clinical date."""
+
+from assets.factory import sql_table_asset
+from assets.ingest import dosing_feed, lab_feed, reference_tables
+from schemas.staging import DosingRecords, LiverObservations
+
+liver_observations = sql_table_asset(
+    key=["staging", "liver_observations"],
+    model=LiverObservations,
+    deps=[lab_feed, reference_tables],
+    date_column="collected_date",
+)
+
+dosing_records = sql_table_asset(
+    key=["staging", "dosing_records"],
+    model=DosingRecords,
+    deps=[dosing_feed],
+    date_column="dose_date",
+)

@@ -1,0 +1,74 @@
+"""Writing tables from the SQL files in `assets/sql/`: whole tables, or a window of days within one."""
+
+from __future__ import annotations
+
+from datetime import date
+from importlib import resources
+
+import duckdb
+import polars as pl
+
+from hepwatch.warehouse import fetch_value
+
+
+def sql(name: str) -> str:
+    """The text of `assets/sql/<name>.sql` (SQL that builds a table lives in a file named after it)."""
+    return resources.files("assets").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _params(query: str, params: dict[str, object]) -> dict[str, object]:
+    return {name: value for name, value in params.items() if f"${name}" in query}
+
+
+def replace_window(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    query: str,
+    date_column: str,
+    start: date,
+    end: date,
+    **params: object,
+) -> int:
+    """Delete the table's rows dated in [start, end) and insert the query's rows for it, in one transaction.
+
+    Re-running a partition replaces its rows; it never appends them twice. Returns the rows written.
+    """
+    bound = _params(query, {"start": start, "end": end, **params})
+    conn.execute("BEGIN")
+    try:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({query}) LIMIT 0", bound)
+        conn.execute(f"DELETE FROM {table} WHERE {date_column} >= $start AND {date_column} < $end",
+                     {"start": start, "end": end})  # fmt: skip
+        conn.execute(f"INSERT INTO {table} BY NAME {query}", bound)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return int(fetch_value(conn, f"SELECT count(*) FROM {table} WHERE {date_column} >= $start AND "
+                                 f"{date_column} < $end", {"start": start, "end": end}))  # fmt: skip
+
+
+def replace_table(conn: duckdb.DuckDBPyConnection, table: str, query: str, **params: object) -> int:
+    """Rebuild a whole table from its query (atomically: CREATE OR REPLACE). Returns its row count."""
+    conn.execute(f"CREATE OR REPLACE TABLE {table} AS {query}", _params(query, params))
+    return int(fetch_value(conn, f"SELECT count(*) FROM {table}"))
+
+
+def read_window(
+    conn: duckdb.DuckDBPyConnection, table: str, date_column: str, start: date, end: date
+) -> pl.DataFrame:
+    return conn.sql(
+        f"SELECT * FROM {table} WHERE {date_column} >= $start AND {date_column} < $end",
+        params={"start": start, "end": end},
+    ).pl()
+
+
+def read_table(conn: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    return conn.sql(f"SELECT * FROM {table}").pl()
+
+
+def run_script(conn: duckdb.DuckDBPyConnection, script: str, **params: object) -> None:
+    """Run a multi-statement SQL file, binding to each statement only the parameters it names."""
+    for statement in conn.extract_statements(script):
+        text = statement.query
+        conn.execute(text, _params(text, params))

@@ -1,0 +1,96 @@
+"""Split a lab feed file into HL7 v2 messages (domain.md section 7, contract section 2).
+
+A file may hold one or many messages, inside FHS/BHS batch envelopes or MLLP frames (0x0B ... 0x1C 0x0D),
+with CR, LF or CRLF segment ends and an optional UTF-8 byte-order mark. Every byte of the file ends up in
+exactly one block: a message (starting at an MSH segment) or a stray block of text that is not HL7, which
+the ledger quarantines as `not_hl7`. Envelope segments are recognised and skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ENVELOPE_SEGMENTS = frozenset({"FHS", "BHS", "BTS", "FTS"})
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A run of segments from one file: an HL7 message (`is_message`) or stray text."""
+
+    index: int  # 0-based position of the block in its file
+    line: int  # 1-based number of the block's first segment line in the file
+    segments: tuple[str, ...]
+    is_message: bool
+
+    @property
+    def text(self) -> str:
+        return "\r".join(self.segments)
+
+
+def decode_feed_bytes(data: bytes) -> str:
+    """Bytes to text: UTF-8 (with or without BOM); files that are not UTF-8 are read as cp1252/latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def split_segments(text: str) -> list[str]:
+    """Segment lines of a file, framing removed.
+
+    CR is the HL7 segment terminator; a file with any CR is split on CR (so an LF inside a field of a CR file
+    does not cut a segment), a file without CR on LF.
+    """
+    text = text.replace("\x0b", "\r" if "\r" in text else "\n").replace("\x1c", "").lstrip("\ufeff")
+    lines = [line.strip("\n") for line in text.split("\r")] if "\r" in text else text.split("\n")
+    return [line.lstrip("\ufeff") for line in lines]
+
+
+def _is_segment(line: str, field_separator: str) -> bool:
+    return (
+        len(line) >= 3
+        and _SEGMENT_ID.fullmatch(line[:3]) is not None
+        and (len(line) == 3 or line[3] == field_separator)
+    )
+
+
+def split_blocks(text: str) -> list[Block]:
+    """Group a file's segment lines into messages and stray blocks, in file order."""
+    blocks: list[Block] = []
+    current: list[str] = []
+    current_line = 0
+    in_message = False
+    field_separator = "|"
+
+    def flush() -> None:
+        if current:
+            blocks.append(Block(len(blocks), current_line, tuple(current), in_message))
+
+    for number, line in enumerate(split_segments(text), start=1):
+        if not line.strip():
+            continue
+        if line.startswith("MSH") and len(line) > 3:
+            flush()
+            current, current_line, in_message = [line], number, True
+            field_separator = line[3]
+            continue
+        if line[:3] in ENVELOPE_SEGMENTS and _is_segment(line, line[3:4] or "|"):
+            flush()
+            current, in_message = [], False
+            continue
+        if in_message and _is_segment(line, field_separator):
+            current.append(line)
+            continue
+        if in_message or not current:
+            flush()
+            current, current_line, in_message = [], number, False
+        current.append(line)
+    flush()
+    return blocks

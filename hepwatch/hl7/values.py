@@ -1,0 +1,115 @@
+"""Reading the numbers inside HL7 fields: timestamps, result values, reference ranges, units.
+
+Definitions from domain.md: section 2 (ULN from OBX-7: `7-56` gives 56, `<40` or `0-40` gives 40, `>3.5` has
+no upper bound; a value `>1000` is graded at 1000 and keeps its comparator) and section 7 (SN values
+`<comparator>^<num1>^<separator>^<num2>`; NM and SN carry numbers, ST may too).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import NamedTuple
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+_PLAIN_VALUE = re.compile(rf"\s*(<=|>=|<|>|=)?\s*({_NUMBER})\s*")
+_TS = re.compile(r"\s*(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?\s*(?:[+-]\d{2,4})?\s*")
+_COMPARATORS = frozenset({"<", ">", "<=", ">="})
+
+
+class NumericValue(NamedTuple):
+    value: float | None
+    comparator: str | None
+    problem: str | None  # quarantine reason when no single number could be read
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """HL7 TS/DTM `YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]` as written (local time, offset not applied).
+
+    The clinical date is the date as the lab wrote it, so the offset is kept out of the value.
+    """
+    match = _TS.fullmatch(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else None for g in match.groups())
+    try:
+        return datetime(
+            year or 0,
+            1 if month is None else month,
+            1 if day is None else day,
+            hour or 0,
+            minute or 0,
+            second or 0,
+        )
+    except ValueError:
+        return None
+
+
+def parse_numeric(value_type: str, components: list[str]) -> NumericValue:
+    """One number from OBX-5 (its first repetition, split into components and unescaped).
+
+    SN: `>^1000` -> (1000, '>'); `^182` -> 182; `^100^-^200` (a range or ratio) is not a single value.
+    Other types (NM, ST, empty OBX-2, ...): the text must be a number with an optional comparator.
+    """
+    if not any(c.strip() for c in components):
+        return NumericValue(None, None, "missing_value")
+    if value_type == "SN" or (len(components) > 1 and _looks_structured_numeric(components)):
+        comparator = components[0].strip() or None
+        first = components[1].strip() if len(components) > 1 else ""
+        rest = [c.strip() for c in components[2:] if c.strip()]
+        if comparator == "=":
+            comparator = None
+        if rest or not first or (comparator is not None and comparator not in _COMPARATORS):
+            return NumericValue(None, None, "non_numeric_value")
+        match = _PLAIN_VALUE.fullmatch(first)
+        if not match or match.group(1):
+            return NumericValue(None, None, "non_numeric_value")
+        return NumericValue(float(match.group(2)), comparator, None)
+    text = "^".join(components) if len(components) > 1 else components[0]
+    match = _PLAIN_VALUE.fullmatch(text)
+    if not match:
+        return NumericValue(None, None, "non_numeric_value")
+    comparator = match.group(1)
+    return NumericValue(float(match.group(2)), None if comparator in (None, "=") else comparator, None)
+
+
+def _looks_structured_numeric(components: list[str]) -> bool:
+    return components[0].strip() in ("", "<", ">", "<=", ">=", "=") and bool(
+        re.fullmatch(_NUMBER, components[1].strip())
+    )
+
+
+_RANGE_BETWEEN = re.compile(
+    rf"\s*[(\[]?\s*({_NUMBER})\s*(?:-|_|;|to|TO|\.\.)\s*({_NUMBER})\s*[)\]]?\s*(?:[^\d\s].*)?",
+    re.DOTALL,
+)
+_RANGE_UPPER = re.compile(rf"\s*(?:<=|<|≤|=<)\s*({_NUMBER})\s*(?:[^\d\s].*)?", re.DOTALL)
+_RANGE_LOWER = re.compile(rf"\s*(?:>=|>|≥|=>)\s*({_NUMBER})\s*(?:[^\d\s].*)?", re.DOTALL)
+
+
+def parse_upper_limit(reference_range: str) -> float | None:
+    """The upper bound of an OBX-7 reference range, in the range's own unit (domain.md section 2).
+
+    `7-56` -> 56; `<40`, `0-40` -> 40; `(1.0 - 12.0)`, `[1.00;30.00]`, `70_105`, `4.3 to 6.2` -> their upper
+    bound; `>3.5`, free text, and ranges whose upper bound is not above zero (`0-0`) -> None (no usable ULN).
+    """
+    text = reference_range.strip()
+    if not text:
+        return None
+    match = _RANGE_BETWEEN.fullmatch(text)
+    if match:
+        low, high = float(match.group(1)), float(match.group(2))
+        return high if high > 0 and high >= low else None
+    match = _RANGE_UPPER.fullmatch(text)
+    if match:
+        high = float(match.group(1))
+        return high if high > 0 else None
+    return None
+
+
+_UNIT_SPELLINGS = str.maketrans({"µ": "u", "μ": "u", " ": ""})
+
+
+def normalize_unit(unit: str) -> str:
+    """The key a unit is looked up by in `reference/unit_conversions.csv`: lower case, no spaces, µ as u."""
+    return unit.strip().lower().translate(_UNIT_SPELLINGS)

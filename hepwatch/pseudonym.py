@@ -1,0 +1,43 @@
+"""Keyed pseudonyms: the analysts see `patient_key`, never the identifier pair behind it.
+
+A patient is the pair (id_authority, patient_id), compared exactly after trimming spaces (contract section 2).
+HMAC-SHA256 with a secret key means the key cannot be recomputed from an MRN without the key, which lives
+only in the restricted store or the environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import polars as pl
+
+
+class Pseudonymizer:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._cache: dict[tuple[str, str], str] = {}
+        self._new: list[tuple[str, str, str]] = []
+
+    def patient_key(self, id_authority: str, patient_id: str) -> str:
+        pair = (id_authority.strip(), patient_id.strip())
+        cached = self._cache.get(pair)
+        if cached is None:
+            digest = hmac.new(self._key, f"{pair[0]}\x1f{pair[1]}".encode(), hashlib.sha256).hexdigest()
+            cached = self._cache[pair] = "pk_" + digest[:20]
+            self._new.append((cached, pair[0], pair[1]))
+        return cached
+
+    def take_new(self) -> list[tuple[str, str, str]]:
+        """(patient_key, id_authority, patient_id) keyed since the last call, for the restricted map."""
+        new, self._new = self._new, []
+        return new
+
+
+def new_patients(pseudonymizer: Pseudonymizer) -> pl.DataFrame:
+    """The pairs keyed since the last call, as rows for the restricted `patient_map`."""
+    return pl.DataFrame(
+        pseudonymizer.take_new(),
+        schema={"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8},
+        orient="row",
+    )

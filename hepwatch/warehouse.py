@@ -1,0 +1,114 @@
+"""Where hepwatch keeps its data (contract section 4) and how a connection to it is opened.
+
+WAREHOUSE/
+  hepwatch.duckdb   internal: landing, ref, staging and marts schemas (one writer at a time)
+  phi.duckdb        restricted store, mode 0600: patient map, quarantine with raw payloads, generated key
+  analytics.duckdb  what analysts open: a copy of the marts, replaced atomically by the publish step
+  reports/          daily reports
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+PSEUDONYM_KEY_ENV = "HEPWATCH_PSEUDONYM_KEY"
+
+
+@dataclass(frozen=True)
+class WarehousePaths:
+    root: Path
+
+    @property
+    def internal(self) -> Path:
+        return self.root / "hepwatch.duckdb"
+
+    @property
+    def restricted(self) -> Path:
+        return self.root / "phi.duckdb"
+
+    @property
+    def analytics(self) -> Path:
+        return self.root / "analytics.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+
+def read_sql(name: str, package: str = "hepwatch.sql") -> str:
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+
+
+def restrict_permissions(paths: WarehousePaths) -> None:
+    """phi.duckdb (and its write-ahead log) readable and writable by the owner only."""
+    for path in (paths.restricted, paths.restricted.with_name(paths.restricted.name + ".wal")):
+        if path.exists():
+            path.chmod(0o600)
+
+
+def prepare(conn: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> None:
+    """Attach the restricted store as `phi` and create every landing and restricted table that is missing."""
+    old_umask = os.umask(0o077)
+    try:
+        conn.execute(f"ATTACH IF NOT EXISTS '{paths.restricted}' AS phi")
+    finally:
+        os.umask(old_umask)
+    restrict_permissions(paths)
+    conn.execute(read_sql("warehouse.sql"))
+    conn.execute(read_sql("restricted.sql"))
+
+
+@contextmanager
+def connect(root: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A prepared connection outside Dagster (CLI, tests, benchmarks)."""
+    paths = WarehousePaths(Path(root))
+    paths.root.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(paths.internal))
+    try:
+        prepare(conn, paths)
+        yield conn
+    finally:
+        conn.close()
+        restrict_permissions(paths)
+
+
+def insert_frame(
+    conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, on_conflict: str = ""
+) -> None:
+    """Insert a Polars frame by column name; `on_conflict` is "", "OR REPLACE" or "OR IGNORE"."""
+    if frame.is_empty():
+        return
+    conn.register("incoming_frame", frame)
+    try:
+        conn.execute(f"INSERT {on_conflict} INTO {table} BY NAME SELECT * FROM incoming_frame")
+    finally:
+        conn.unregister("incoming_frame")
+
+
+def fetch_value(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """First column of the first row, or None. fetchall, because duckdb 2 keeps a half-fetched result open."""
+    rows = conn.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def pseudonym_key(conn: duckdb.DuckDBPyConnection) -> bytes:
+    """The key behind `patient_key`: HEPWATCH_PSEUDONYM_KEY, else the one kept in the restricted store,
+    else a new random key, stored there so keys stay stable across runs (contract section 1)."""
+    configured = os.environ.get(PSEUDONYM_KEY_ENV)
+    if configured:
+        return configured.encode("utf-8")
+    rows = conn.execute("SELECT value FROM phi.settings WHERE name = 'pseudonym_key'").fetchall()
+    if rows:
+        return bytes.fromhex(rows[0][0])
+    key = secrets.token_bytes(32)
+    conn.execute("INSERT INTO phi.settings VALUES ('pseudonym_key', ?)", [key.hex()])
+    return key

@@ -1,0 +1,159 @@
+"""The `hepwatch` command (contract section 1).
+
+`hepwatch run` materializes every asset for every day present in the feeds through Dagster, with the same
+definitions the UI runs: the `ingest_feeds` job, then `build_days` over the range of days found.
+`hepwatch generate` writes a synthetic feed directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from pipelines.resources import default_feeds_dir, default_warehouse_dir
+
+
+class RunFailed(Exception):
+    """A run that did not succeed; the message is the one-line reason printed to the user."""
+
+
+def _instance():
+    import dagster as dg
+
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def _failure_reason(result) -> str:
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.blocking:
+                key = evaluation.asset_key.to_user_string()
+                return f"blocking check {evaluation.check_name} failed on {key}; see its metadata in the UI"
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            lines = (error.message or "unknown error").strip().splitlines()
+            return f"step {event.step_key} failed: {lines[0] if lines else 'unknown error'}"
+    return "the run failed; see the Dagster event log"
+
+
+def _execute(defs, job_name: str, instance, tags: dict[str, str], verbose: bool):
+    job = defs.resolve_job_def(job_name)
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}}
+    result = job.execute_in_process(instance=instance, tags=tags, run_config=run_config, raise_on_error=False)
+    if not result.success:
+        raise RunFailed(_failure_reason(result))
+    return result
+
+
+def _day_range(warehouse_dir: str) -> tuple[date, date] | None:
+    from assets.partitions import FIRST_DAY
+    from hepwatch.warehouse import connect
+
+    last_allowed = date.today()
+    with connect(warehouse_dir) as conn:
+        rows = conn.execute(
+            """
+            SELECT min(d), max(d) FROM (
+                SELECT collected_date AS d FROM landing.lab_observations
+                UNION ALL SELECT dose_date FROM landing.dosing_rows
+            ) WHERE d BETWEEN $first AND $last
+            """,
+            {"first": FIRST_DAY, "last": last_allowed},
+        ).fetchall()
+    first, last = rows[0]
+    return (first, last) if first else None
+
+
+def run(feeds: str, warehouse: str, verbose: bool = False) -> dict[str, object]:
+    """Ingest, build every day in the data, publish. Returns figures for the summary."""
+    if not Path(feeds).is_dir():
+        raise RunFailed(f"feeds directory {feeds} does not exist")
+    os.environ["HEPWATCH_FEEDS_DIR"] = str(Path(feeds).resolve())
+    os.environ["HEPWATCH_WAREHOUSE_DIR"] = str(Path(warehouse).resolve())
+    from pipelines.definitions import defs as load_defs
+
+    defs = load_defs()
+    instance = _instance()
+    started = time.monotonic()
+    print(f"[1/2] ingest: reading new files in {feeds}", flush=True)
+    ingest = _execute(defs, "ingest_feeds", instance, {}, verbose)
+    for event in ingest.get_asset_materialization_events():
+        metadata = event.materialization.metadata
+        name = event.asset_key.path[-1]
+        if "new_files" in metadata:
+            figures = ", ".join(
+                f"{k.removeprefix('new_')} {v.value}" for k, v in metadata.items() if k.startswith("new_")
+            )
+            print(f"      {name}: {figures}", flush=True)
+    days = _day_range(os.environ["HEPWATCH_WAREHOUSE_DIR"])
+    if days is None:
+        raise RunFailed("the feeds hold no dated lab results or dosing records to build")
+    first, last = days
+    span = (last - first).days + 1
+    print(f"[2/2] build: {span} days, {first} to {last}, staged tables, marts, analytics.duckdb", flush=True)
+    tags = {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+    }
+    _execute(defs, "build_days", instance, tags, verbose)
+    return {"first_day": first, "last_day": last, "days": span, "seconds": time.monotonic() - started}
+
+
+def print_summary(warehouse: str, figures: dict[str, object]) -> None:
+    from hepwatch.summary import run_summary
+
+    print(run_summary(Path(warehouse), figures))
+
+
+def generate(out: str, patients: int, days: int, seed: int, start: date) -> None:
+    from hepwatch.synthetic import generate_feeds
+
+    manifest = generate_feeds(Path(out), patients=patients, days=days, seed=seed, start=start, progress=print)
+    counts = manifest.get("counts", {})
+    print(f"wrote {out}: {patients} patients over {days} days from {start} (seed {seed}); {counts}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hepwatch", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="ingest the feeds and build every day, through Dagster")
+    run_parser.add_argument(
+        "--feeds", default=default_feeds_dir(), help="feeds directory (HEPWATCH_FEEDS_DIR)"
+    )
+    run_parser.add_argument(
+        "--warehouse", default=default_warehouse_dir(), help="warehouse directory (HEPWATCH_WAREHOUSE_DIR)"
+    )
+    run_parser.add_argument("--verbose", action="store_true", help="show Dagster's INFO log lines")
+    gen = commands.add_parser("generate", help="write a synthetic feed directory")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--patients", type=int, default=300)
+    gen.add_argument("--days", type=int, default=90)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument(
+        "--start", type=date.fromisoformat, default=date(2026, 6, 1), help="first day (ISO date)"
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "generate":
+        generate(args.out, args.patients, args.days, args.seed, args.start)
+        return 0
+    try:
+        figures = run(args.feeds, args.warehouse, args.verbose)
+    except RunFailed as failure:
+        print(f"hepwatch run failed: {failure}", file=sys.stderr)
+        return 1
+    print_summary(args.warehouse, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

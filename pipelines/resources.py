@@ -1,0 +1,67 @@
+"""Resources: where the feeds are read from and where the warehouse lives (contract section 1).
+
+Defaults come from HEPWATCH_FEEDS_DIR / HEPWATCH_WAREHOUSE_DIR, else `sample_feeds/` and `warehouse/` under
+the project root, so the UI, `dg` and `hepwatch run` all see the same directories.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from hepwatch.warehouse import WarehousePaths, prepare, restrict_permissions
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_feeds_dir() -> str:
+    return os.environ.get("HEPWATCH_FEEDS_DIR") or str(PROJECT_ROOT / "sample_feeds")
+
+
+def default_warehouse_dir() -> str:
+    return os.environ.get("HEPWATCH_WAREHOUSE_DIR") or str(PROJECT_ROOT / "warehouse")
+
+
+class Feeds(dg.ConfigurableResource):
+    """The feeds directory: `labs/` (*.hl7) and `dosing/` (*.csv), at any depth."""
+
+    directory: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.directory)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The warehouse directory. Connections go to the internal DuckDB with the restricted store attached."""
+
+    directory: str
+
+    @property
+    def paths(self) -> WarehousePaths:
+        return WarehousePaths(Path(self.directory))
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        paths = self.paths
+        paths.root.mkdir(parents=True, exist_ok=True)
+        with DuckDBResource(database=str(paths.internal)).get_connection() as conn:
+            prepare(conn, paths)
+            try:
+                yield conn
+            finally:
+                conn.execute("DETACH DATABASE IF EXISTS phi")
+                restrict_permissions(paths)
+
+
+def default_resources() -> dict[str, dg.ConfigurableResource]:
+    return {
+        "feeds": Feeds(directory=default_feeds_dir()),
+        "warehouse": Warehouse(directory=default_warehouse_dir()),
+    }

@@ -1,0 +1,284 @@
+"""`hepwatch run` (through Dagster) on a small hand-written feed whose expected rows are worked out by hand.
+
+Scenario, patient MRN001 at NORTHLAB unless stated (all values checked against domain.md sections 1-2, 7):
+  O1  ALT 100 U/L [0-40] F, then corrected to 150 (C, later MSH-7)   -> one result: 150, x ULN 150/40 = 3.75
+  O2  AST 60 U/L [0-40] F, then retracted (X)                        -> no result
+  O3  ALP 90 U/L [35-105] P, then final 95 F                         -> 95, x ULN 95/105
+  O4  GGT 70 U/L P only                                              -> no result (waits)
+  M5  ALT 1.5 ukat/L [0.1-0.6] at EUROLAB, MRN002                    -> 90 U/L, ULN 36, x ULN 2.5
+      TBIL 34.2 umol/L [<21]                                         -> 2.0 mg/dL, ULN 21/17.1, x ULN 34.2/21
+  M6  ALT 80 U/L, no range, MRN003                                   -> ULN 40 default, x ULN 2.0
+      ALT `see comment`                                              -> quarantined non_numeric_value
+      AST 50 mmol/s                                                  -> quarantined unknown_unit
+  M7  resend of M6 (same MSH-4 + MSH-10) in a later file             -> duplicate
+  M8  no PID-3                                                       -> message quarantined
+  M9  ADT^A08                                                        -> ignored
+  M10 ALT with no OBR-7 and no OBX-14                                -> quarantined missing_collection_time
+"""
+
+import shutil
+from datetime import date
+
+import duckdb
+import pytest
+
+from pipelines.cli import RunFailed, run
+from tests.hl7_samples import obx, oru
+
+ALT, AST, ALP, GGT, TBIL = (
+    "1742-6^ALT^LN",
+    "1920-8^AST^LN",
+    "6768-6^ALP^LN",
+    "2324-2^GGT^LN",
+    "1975-2^Bilirubin total^LN",
+)
+
+
+def write_feeds(root):
+    labs = root / "labs"
+    (labs / "northlab").mkdir(parents=True)
+    (labs / "eurolab").mkdir(parents=True)
+    day1 = "20260601083000"
+    first = oru(
+        "N-1",
+        [
+            obx(1, ALT, "100"),
+            obx(2, AST, "60"),
+            obx(3, ALP, "90", reference_range="35-105", status="P"),
+            obx(4, GGT, "70", status="P"),
+        ],
+        collected=day1,
+        message_time="20260601100000",
+    )
+    update = oru(
+        "N-2",
+        [
+            obx(1, ALT, "150", status="C"),
+            obx(2, AST, "60", status="X"),
+            obx(3, ALP, "95", reference_range="35-105"),
+        ],
+        collected=day1,
+        message_time="20260602100000",
+        order_status="C",
+    )
+    (labs / "northlab" / "2026-06-01.hl7").write_text(first + update)
+    euro = oru(
+        "E-1",
+        [
+            obx(1, ALT, "1.5", unit="ukat/L", reference_range="0.1-0.6"),
+            obx(2, TBIL, "34.2", unit="umol/L", reference_range="<21"),
+        ],
+        facility="EUROLAB",
+        mrn="MRN002",
+        collected="20260603090000",
+        placer="EO1",
+        filler="EF1",
+    )
+    (labs / "eurolab" / "2026-06-03.hl7").write_text("\x0b" + euro + "\x1c\r")
+    m6 = oru(
+        "N-6",
+        [
+            obx(1, ALT, "80", reference_range=""),
+            obx(2, "ALT^ALT (SGPT)^L", "see comment", sub_id="2"),
+            obx(3, AST, "50", unit="mmol/s"),
+        ],
+        mrn="MRN003",
+        collected="20260605080000",
+        placer="ORD6",
+        filler="FIL6",
+    )
+    bad = [
+        oru("N-8", [obx(1, ALT, "30")], mrn="", authority="", placer="ORD8", filler="FIL8"),
+        oru("N-9", [obx(1, ALT, "30")], placer="ORD9").replace("ORU^R01", "ADT^A08"),
+        oru("N-10", [obx(1, ALT, "30")], collected="", placer="ORD10", filler="FIL10"),
+    ]
+    (labs / "northlab" / "2026-06-05.hl7").write_text(m6 + "".join(bad))
+    (labs / "northlab" / "2026-06-07.hl7").write_text(m6)  # a resend, arriving later
+    (root / "dosing").mkdir()
+    (root / "dosing" / "2026-06.csv").write_text(
+        "record_id,patient_id,id_authority,substance,product,dose_amount,dose_unit,taken_at,source\n"
+        "D1,MRN001,HWCLINIC,kratom,leaf powder,2,g,2026-06-01T08:00:00,self_report\n"
+        "D2,MRN001,HWCLINIC,Kratom,capsules,500,mg,2026-06-01T20:00:00,self_report\n"
+        "D3,MRN001,HWCLINIC,methadone,,60,mg,2026-06-01,dispensed\n"
+        "D4,MRN002,HWCLINIC,Mitragyna speciosa,,3,g,2026-06-02,observed\n"
+        "D5,MRN002,HWCLINIC,kratom,,abc,g,2026-06-02,self_report\n"
+        "D6,MRN002,HWCLINIC,kratom,,3,tablespoon,2026-06-02,self_report\n"
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    feeds = write_feeds(root / "feeds")
+    warehouse = root / "warehouse"
+    figures = run(str(feeds), str(warehouse))
+    return feeds, warehouse, figures
+
+
+def query(warehouse, sql, params=None):
+    with duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+def test_days_cover_every_dated_result_and_dose(built):
+    _, _, figures = built
+    assert (figures["first_day"], figures["last_day"]) == (date(2026, 6, 1), date(2026, 6, 5))
+
+
+def test_corrections_retractions_and_preliminaries(built):
+    _, warehouse, _ = built
+    rows = query(
+        warehouse,
+        "SELECT analyte, value, uln, x_uln, result_status FROM marts.lab_results "
+        "WHERE collected_date = DATE '2026-06-01' ORDER BY analyte",
+    )
+    assert rows == [
+        ("ALP", 95.0, 105.0, pytest.approx(95 / 105), "F"),  # preliminary 90 replaced by final 95
+        ("ALT", 150.0, 40.0, 3.75, "C"),  # corrected 100 -> 150; x ULN 150 / 40
+    ]  # AST retracted (X), GGT only preliminary: neither counts
+
+
+def test_si_units_are_converted_with_their_ranges(built):
+    _, warehouse, _ = built
+    rows = query(
+        warehouse,
+        "SELECT analyte, value, unit, uln, uln_source, x_uln FROM marts.lab_results "
+        "WHERE sending_facility = 'EUROLAB' ORDER BY analyte",
+    )
+    assert rows == [
+        ("ALT", pytest.approx(90.0), "U/L", pytest.approx(36.0), "range", pytest.approx(2.5)),  # x 60
+        ("TBIL", pytest.approx(2.0), "mg/dL", pytest.approx(21 / 17.1), "range", pytest.approx(34.2 / 21)),
+    ]
+
+
+def test_default_uln_when_the_lab_sends_no_range(built):
+    _, warehouse, _ = built
+    rows = query(
+        warehouse,
+        "SELECT value, uln, uln_source, x_uln FROM marts.lab_results WHERE collected_date = DATE '2026-06-05'",
+    )
+    assert rows == [(80.0, 40.0, "default", 2.0)]
+
+
+def test_every_message_is_accounted_for_per_file(built):
+    _, warehouse, _ = built
+    rows = query(
+        warehouse,
+        "SELECT file, messages, accepted, duplicates, ignored, quarantined, status FROM marts.feed_files "
+        "WHERE kind = 'labs' ORDER BY file",
+    )
+    assert rows == [
+        ("labs/eurolab/2026-06-03.hl7", 1, 1, 0, 0, 0, "ok"),
+        ("labs/northlab/2026-06-01.hl7", 2, 2, 0, 0, 0, "ok"),
+        ("labs/northlab/2026-06-05.hl7", 4, 2, 0, 1, 1, "partly_quarantined"),
+        ("labs/northlab/2026-06-07.hl7", 1, 0, 1, 0, 0, "ok"),
+    ]
+
+
+def test_quarantine_says_why(built):
+    _, warehouse, _ = built
+    rows = query(warehouse, "SELECT kind, reason, analyte FROM marts.quarantine ORDER BY kind, reason")
+    assert rows == [
+        ("dosing_row", "bad_number", None),
+        ("dosing_row", "unsupported_unit", None),
+        ("lab_message", "missing_patient_id", None),
+        ("lab_observation", "missing_collection_time", "ALT"),
+        ("lab_observation", "non_numeric_value", "ALT"),
+        ("lab_observation", "unknown_unit", "AST"),
+    ]
+
+
+def test_dosing_daily_in_mg(built):
+    _, warehouse, _ = built
+    rows = query(
+        warehouse, "SELECT dose_date, substance, doses, total_mg FROM marts.dosing_daily ORDER BY 1, 2"
+    )
+    assert rows == [
+        (date(2026, 6, 1), "kratom", 2, 2500.0),  # 2 g + 500 mg
+        (date(2026, 6, 1), "methadone", 1, 60.0),
+        (date(2026, 6, 2), "kratom", 1, 3000.0),  # Mitragyna speciosa is kratom
+    ]
+
+
+def test_results_and_doses_of_one_patient_share_a_key(built):
+    _, warehouse, _ = built
+    rows = query(
+        warehouse,
+        "SELECT count(DISTINCT patient_key) FROM marts.lab_results r "
+        "JOIN marts.dosing_daily d USING (patient_key)",
+    )
+    assert rows == [(2,)]  # MRN001 and MRN002 have both labs and doses
+
+
+def test_analytics_database_holds_no_identifier(built):
+    _, warehouse, _ = built
+    identifiers = [
+        "MRN001",
+        "MRN002",
+        "MRN003",
+        "TESTSURNAME",
+        "TESTGIVEN",
+        "19800101",
+        "TESTADDRESS",
+        "HWCLINIC",
+    ]
+    with duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True) as conn:
+        columns = conn.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+            "WHERE data_type = 'VARCHAR' AND NOT internal AND database_name = 'analytics'"
+        ).fetchall()
+        for schema, table, column in columns:
+            for identifier in identifiers:
+                hits = conn.execute(
+                    f'SELECT count(*) FROM {schema}.{table} WHERE "{column}" ILIKE ?', [f"%{identifier}%"]
+                ).fetchall()[0][0]
+                assert hits == 0, f"{identifier} found in {schema}.{table}.{column}"
+    # ... while the restricted store keeps the map and is private to its owner.
+    assert oct((warehouse / "phi.duckdb").stat().st_mode & 0o777) == "0o600"
+
+
+def test_every_published_table_and_column_is_commented(built):
+    _, warehouse, _ = built
+    missing = query(
+        warehouse,
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
+        "AND (comment IS NULL OR comment = '')",
+    )
+    assert missing == []
+    tables = query(warehouse, "SELECT table_name FROM duckdb_tables() WHERE comment IS NULL OR comment = ''")
+    assert tables == []
+
+
+def test_rerun_over_unchanged_feeds_changes_nothing(built, tmp_path):
+    feeds, warehouse, _ = built
+    copy = tmp_path / "warehouse"
+    shutil.copytree(warehouse, copy)
+    tables = ["lab_results", "dosing_daily", "quarantine", "feed_files"]
+    before = {t: query(copy, f"SELECT * FROM marts.{t} ORDER BY ALL") for t in tables}
+    run(str(feeds), str(copy))
+    after = {t: query(copy, f"SELECT * FROM marts.{t} ORDER BY ALL") for t in tables}
+    assert after == before
+    assert query(copy, "SELECT sum(messages) FROM marts.feed_files") == [
+        (1 + 2 + 4 + 1 + 6,)
+    ]  # messages in the four lab files + dosing rows
+
+
+def test_a_late_correction_in_a_new_file_replaces_the_old_value(built, tmp_path):
+    feeds, warehouse, _ = built
+    feeds_copy, warehouse_copy = tmp_path / "feeds", tmp_path / "warehouse"
+    shutil.copytree(feeds, feeds_copy)
+    shutil.copytree(warehouse, warehouse_copy)
+    late = oru(
+        "N-11", [obx(1, ALT, "120", status="C")], collected="20260601083000", message_time="20260610090000"
+    )
+    (feeds_copy / "labs" / "northlab" / "2026-06-10.hl7").write_text(late)
+    run(str(feeds_copy), str(warehouse_copy))
+    rows = query(warehouse_copy, "SELECT value FROM marts.lab_results WHERE analyte = 'ALT' AND code = '1742-6' "
+                 "AND collected_date = DATE '2026-06-01'")  # fmt: skip
+    assert rows == [(120.0,)]
+
+
+def test_missing_feeds_directory_fails_with_a_reason(tmp_path):
+    with pytest.raises(RunFailed, match="does not exist"):
+        run(str(tmp_path / "nowhere"), str(tmp_path / "warehouse"))

@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/mypy hepwatch pipelines assets schemas
 
 dev: $(STAMP)  ## Dagster UI (webserver + daemon) with a persistent instance in .dagster_home/
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev -h 127.0.0.1 -p 3000
 
 generate-sample: $(STAMP)  ## regenerate the committed sample feeds (deterministic)
 	rm -rf sample_feeds && $(BIN)/hepwatch generate --out sample_feeds --patients 300 --days 90 --seed 7

@@ -1,0 +1,87 @@
+"""The code location loads, and its asset graph and checks are what the contract and the UI promise."""
+
+import dagster as dg
+import polars as pl
+
+from assets.checks import SCHEMA_VALID, column_schema, schema_valid
+from pipelines.definitions import defs
+from schemas.marts import LabResults
+
+EXPECTED_ASSETS = {
+    "ingest/reference_tables": set(),
+    "ingest/lab_feed": set(),
+    "ingest/dosing_feed": set(),
+    "staging/liver_observations": {"ingest/lab_feed", "ingest/reference_tables"},
+    "staging/dosing_records": {"ingest/dosing_feed"},
+    "marts/lab_results": {"staging/liver_observations"},
+    "marts/dosing_daily": {"staging/dosing_records"},
+    "marts/feed_files": {"ingest/lab_feed", "ingest/dosing_feed"},
+    "marts/quarantine": {"ingest/lab_feed", "ingest/dosing_feed", "staging/liver_observations"},
+    "published/analytics_database": {
+        "marts/lab_results",
+        "marts/dosing_daily",
+        "marts/feed_files",
+        "marts/quarantine",
+    },
+}
+
+
+def test_asset_graph_snapshot():
+    graph = defs().resolve_asset_graph()
+    actual = {
+        key.to_user_string(): {parent.to_user_string() for parent in graph.get(key).parent_keys}
+        for key in graph.get_all_asset_keys()
+    }
+    assert actual == EXPECTED_ASSETS
+
+
+def test_every_staged_and_mart_table_has_a_blocking_schema_check():
+    graph = defs().resolve_asset_graph()
+    checked = {
+        key.asset_key.to_user_string()
+        for key in graph.asset_check_keys
+        if key.name == SCHEMA_VALID and graph.get_check_spec(key).blocking
+    }
+    tables = {k for k in EXPECTED_ASSETS if k.startswith(("staging/", "marts/"))}
+    assert tables <= checked
+
+
+def test_daily_assets_are_partitioned_and_run_ranges_in_one_run():
+    graph = defs().resolve_asset_graph()
+    for key in ("staging/liver_observations", "marts/lab_results", "marts/dosing_daily"):
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition), key
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+
+
+def test_schema_valid_fails_with_the_failing_rows_in_metadata():
+    bad = pl.DataFrame(
+        {
+            "patient_key": ["pk_" + "0" * 20, "MRN12345"],
+            "analyte": ["ALT", "ALT"],
+            "code": ["1742-6", "1742-6"],
+            "code_system": ["LN", "LN"],
+            "collected_at": [None, None],
+            "collected_date": [None, None],
+            "value": [50.0, -1.0],
+            "unit": ["U/L", "U/L"],
+            "comparator": [None, None],
+            "uln": [40.0, 40.0],
+            "uln_source": ["range", "range"],
+            "x_uln": [1.25, None],
+            "abnormal_flags": [None, None],
+            "result_status": ["F", "P"],
+            "sending_facility": ["LAB", "LAB"],
+        },
+        schema_overrides={"collected_at": pl.Datetime("us"), "collected_date": pl.Date},
+    )
+    result = schema_valid(LabResults, bad)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    rules = result.metadata["failures_by_rule"].value
+    assert "patient_key" in rules and "result_status" in rules and "value" in rules
+
+
+def test_column_schema_comes_from_the_model_with_descriptions():
+    schema = column_schema(LabResults)
+    assert [c.name for c in schema.columns][:3] == ["patient_key", "analyte", "code"]
+    assert all(c.description for c in schema.columns)

@@ -19,7 +19,7 @@ def sql_table_asset(
     *,
     key: list[str],
     model: type[pa.DataFrameModel],
-    deps: Sequence[dg.AssetKey | dg.AssetsDefinition | list[str]],
+    deps: Sequence[dg.AssetDep | dg.AssetsDefinition],
     date_column: str | None = None,
     params: Callable[[], dict[str, object]] = dict,
 ) -> dg.AssetsDefinition:
@@ -37,7 +37,7 @@ def sql_table_asset(
         description=(model.__doc__ or "").strip(),
         group_name=schema,
         kinds={"duckdb", "sql"},
-        deps=[dg.AssetKey(d) if isinstance(d, list) else d for d in deps],
+        deps=list(deps),
         check_specs=[schema_valid_spec(key)],
         partitions_def=daily_partitions if partitioned else None,
         backfill_policy=single_run if partitioned else None,

@@ -14,6 +14,7 @@ from pipelines.resources import PROJECT_ROOT, Feeds, Warehouse
 
 REFERENCE_DIR = PROJECT_ROOT / "hepwatch" / "reference"
 CODE_MAP_ENV = "HEPWATCH_CODE_MAP"
+THRESHOLDS_ENV = "HEPWATCH_THRESHOLDS"
 
 
 def _require_feeds(feeds: Feeds) -> None:
@@ -23,14 +24,18 @@ def _require_feeds(feeds: Feeds) -> None:
 
 @dg.asset(key=["ingest", "reference_tables"], group_name="ingest", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
 def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
-    """The analyte code map, unit conversions and default ULNs as tables (`ref` schema).
+    """The analyte code map, unit conversions, default ULNs, CTCAE v5 grading criteria and signal
+    thresholds as tables (`ref` schema).
 
-    Loaded from `hepwatch/reference/*.csv` (sources cited per row) plus the CSV named by HEPWATCH_CODE_MAP,
-    where users add their labs' local codes without touching the code.
+    Loaded from `hepwatch/reference/*.csv` (sources cited per row), plus the CSV named by HEPWATCH_CODE_MAP
+    (your labs' local codes) and the one named by HEPWATCH_THRESHOLDS (overrides of signal thresholds).
     """
     code_maps = [str(REFERENCE_DIR / "analyte_codes.csv")]
     if os.environ.get(CODE_MAP_ENV):
         code_maps.append(os.environ[CODE_MAP_ENV])
+    thresholds = [str(REFERENCE_DIR / "signal_thresholds.csv")]
+    if os.environ.get(THRESHOLDS_ENV):
+        thresholds.append(os.environ[THRESHOLDS_ENV])
     with warehouse.connect() as conn:
         run_script(
             conn,
@@ -38,6 +43,9 @@ def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
             code_map_files=code_maps,
             unit_file=str(REFERENCE_DIR / "unit_conversions.csv"),
             default_uln_file=str(REFERENCE_DIR / "default_uln.csv"),
+            ctcae_file=str(REFERENCE_DIR / "ctcae_v5_grades.csv"),
+            threshold_files=thresholds,
+            thresholds_file=os.environ.get(THRESHOLDS_ENV, ""),
         )
         codes = fetch_value(conn, "SELECT count(*) FROM ref.analyte_code_rows")
         conflicts = conn.execute(

@@ -1,10 +1,21 @@
 """Marts analysts query (contract section 4), built in DuckDB SQL from the staged tables."""
 
+import dagster as dg
+
 from assets.factory import sql_table_asset
 from assets.ingest import dosing_feed, lab_feed
 from assets.partitions import FIRST_DAY, last_day
-from assets.staging import dosing_records, liver_observations
-from schemas.marts import DosingDaily, FeedFiles, LabResults, Quarantine
+from assets.staging import baselines, dosing_records, exposure_episodes, liver_observations
+from schemas.marts import (
+    AbnormalEnzymeCasesDaily,
+    DailySummary,
+    DosingDaily,
+    Edish,
+    FeedFiles,
+    LabResults,
+    MonitoringGaps,
+    Quarantine,
+)
 
 lab_results = sql_table_asset(
     key=["marts", "lab_results"],
@@ -27,4 +38,34 @@ quarantine = sql_table_asset(
     model=Quarantine,
     deps=[lab_feed, dosing_feed, liver_observations],
     params=lambda: {"first_day": FIRST_DAY, "last_day": last_day()},
+)
+
+# A case day looks back 30 days (Hy's law window, new-case rule), so its inputs include the 30 days before.
+LOOKBACK_30_DAYS = dg.TimeWindowPartitionMapping(start_offset=-30, end_offset=0)
+
+abnormal_enzyme_cases_daily = sql_table_asset(
+    key=["marts", "abnormal_enzyme_cases_daily"],
+    model=AbnormalEnzymeCasesDaily,
+    deps=[
+        dg.AssetDep(lab_results, partition_mapping=LOOKBACK_30_DAYS),
+        baselines,
+        exposure_episodes,
+        dosing_records,
+    ],
+    date_column="case_date",
+)
+
+daily_summary = sql_table_asset(
+    key=["marts", "daily_summary"],
+    model=DailySummary,
+    deps=[lab_results, abnormal_enzyme_cases_daily],
+    date_column="summary_date",
+)
+
+edish = sql_table_asset(key=["marts", "edish"], model=Edish, deps=[lab_results])
+
+monitoring_gaps = sql_table_asset(
+    key=["marts", "monitoring_gaps"],
+    model=MonitoringGaps,
+    deps=[lab_results, exposure_episodes, dosing_records],
 )

@@ -11,12 +11,34 @@ import uuid
 import dagster as dg
 import pandera.polars as pa
 
-from assets.marts import dosing_daily, feed_files, lab_results, quarantine
+from assets.marts import (
+    abnormal_enzyme_cases_daily,
+    daily_summary,
+    dosing_daily,
+    edish,
+    feed_files,
+    lab_results,
+    monitoring_gaps,
+    quarantine,
+)
 from assets.partitions import WAREHOUSE_POOL
 from pipelines.resources import Warehouse
-from schemas.marts import DosingDaily, FeedFiles, LabResults, Quarantine
+from schemas.marts import (
+    AbnormalEnzymeCasesDaily,
+    DailySummary,
+    DosingDaily,
+    Edish,
+    FeedFiles,
+    LabResults,
+    MonitoringGaps,
+    Quarantine,
+)
 
 PUBLISHED: dict[str, tuple[type[pa.DataFrameModel], str]] = {
+    "abnormal_enzyme_cases_daily": (AbnormalEnzymeCasesDaily, "case_date, patient_key"),
+    "daily_summary": (DailySummary, "summary_date"),
+    "edish": (Edish, "patient_key"),
+    "monitoring_gaps": (MonitoringGaps, "patient_key"),
     "lab_results": (LabResults, "collected_at, patient_key, analyte, value"),
     "dosing_daily": (DosingDaily, "dose_date, patient_key, substance"),
     "feed_files": (FeedFiles, "file"),
@@ -32,7 +54,16 @@ def _literal(text: str) -> str:
     key=["published", "analytics_database"],
     group_name="published",
     kinds={"duckdb"},
-    deps=[lab_results, dosing_daily, feed_files, quarantine],
+    deps=[
+        lab_results,
+        dosing_daily,
+        feed_files,
+        quarantine,
+        abnormal_enzyme_cases_daily,
+        daily_summary,
+        edish,
+        monitoring_gaps,
+    ],
     pool=WAREHOUSE_POOL,
 )
 def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:

@@ -2,7 +2,7 @@
 
 from assets.factory import sql_table_asset
 from assets.ingest import dosing_feed, lab_feed, reference_tables
-from schemas.staging import DosingRecords, LiverObservations
+from schemas.staging import Baselines, DosingRecords, ExposureEpisodes, LiverObservations
 
 liver_observations = sql_table_asset(
     key=["staging", "liver_observations"],
@@ -16,4 +16,16 @@ dosing_records = sql_table_asset(
     model=DosingRecords,
     deps=[dosing_feed],
     date_column="dose_date",
+)
+
+exposure_episodes = sql_table_asset(
+    key=["staging", "exposure_episodes"],
+    model=ExposureEpisodes,
+    deps=[dosing_records, reference_tables],
+)
+
+baselines = sql_table_asset(
+    key=["staging", "baselines"],
+    model=Baselines,
+    deps=[liver_observations, dosing_records, reference_tables],
 )

@@ -111,3 +111,134 @@ class Quarantine(pa.DataFrameModel):
     analyte: str = pa.Field(nullable=True, description="Analyte of a held-back observation, when mapped")
     reason: str = pa.Field(description="Reason code, e.g. missing_patient_id, unknown_unit, bad_datetime")
     detail: str = pa.Field(nullable=True, description="What was wrong, in words a user can act on")
+
+
+GRADE = dict(nullable=True, ge=0, le=4)
+X_ULN = dict(nullable=True, ge=0)
+
+
+class AbnormalEnzymeCasesDaily(pa.DataFrameModel):
+    """One row per patient and day with an abnormal enzyme (some ALT, AST, ALP or GGT result that day above
+    the ULN): peaks, CTCAE v5 grades, injury pattern, DILI criteria, potential Hy's law, kratom exposure."""
+
+    case_date: pl.Date = pa.Field(description="Collection date")
+    patient_key: str = pa.Field(str_matches=PATIENT_KEY_PATTERN, description=PATIENT_KEY)
+    alt_xuln: float = pa.Field(**X_ULN, description="The day's peak ALT x ULN; NULL when not measured")
+    ast_xuln: float = pa.Field(**X_ULN, description="The day's peak AST x ULN; NULL when not measured")
+    alp_xuln: float = pa.Field(**X_ULN, description="The day's peak ALP x ULN; NULL when not measured")
+    ggt_xuln: float = pa.Field(**X_ULN, description="The day's peak GGT x ULN; NULL when not measured")
+    tbil_xuln: float = pa.Field(
+        **X_ULN, description="The day's peak total bilirubin x ULN; NULL when not measured"
+    )
+    alt_grade: pl.Int32 = pa.Field(**GRADE, description="CTCAE v5 grade of the ALT peak, baseline-aware")
+    ast_grade: pl.Int32 = pa.Field(**GRADE, description="CTCAE v5 grade of the AST peak, baseline-aware")
+    alp_grade: pl.Int32 = pa.Field(**GRADE, description="CTCAE v5 grade of the ALP peak, baseline-aware")
+    ggt_grade: pl.Int32 = pa.Field(**GRADE, description="CTCAE v5 grade of the GGT peak, baseline-aware")
+    tbil_grade: pl.Int32 = pa.Field(
+        **GRADE, description="CTCAE v5 grade of the bilirubin peak, baseline-aware"
+    )
+    max_grade: pl.Int32 = pa.Field(ge=0, le=4, description="The highest of the five grades")
+    r_ratio: float = pa.Field(
+        nullable=True, ge=0, description="R = (ALT/ULN)/(ALP/ULN); NULL without ALT or ALP"
+    )
+    nr_ratio: float = pa.Field(
+        nullable=True, ge=0, description="nR: the higher of ALT or AST x ULN over ALP x ULN; NULL without ALP"
+    )
+    injury_pattern: str = pa.Field(
+        nullable=True,
+        isin=["hepatocellular", "mixed", "cholestatic"],
+        description="From R (nR when R is NULL): >= 5 hepatocellular, <= 2 cholestatic, else mixed",
+    )
+    dili_criteria_met: bool = pa.Field(
+        description="Same day: ALT >= 5 x ULN, or ALP >= 2 x ULN, or ALT >= 3 x ULN with TBIL > 2 x ULN "
+        "(AST stands in for a missing ALT)"
+    )
+    potential_hys_law: bool = pa.Field(
+        description="Over [case_date-29, case_date]: ALT or AST >= 3 x ULN, TBIL > 2 x ULN, no ALP >= 2 x ULN"
+    )
+    kratom_exposed: bool = pa.Field(
+        description="case_date lies in a kratom exposure episode (first dose to last dose + 30 days)"
+    )
+    days_since_kratom_start: pl.Int32 = pa.Field(
+        nullable=True,
+        ge=0,
+        description="case_date minus the episode's first dose date; NULL when not exposed",
+    )
+    days_since_last_kratom_dose: pl.Int32 = pa.Field(
+        nullable=True, ge=0, description="case_date minus the latest kratom dose date on or before it"
+    )
+    kratom_7d_g: float = pa.Field(
+        ge=0, description="Grams of kratom over [case_date-6, case_date]; 0 when none"
+    )
+    moud: str = pa.Field(
+        isin=["methadone", "buprenorphine", "both", "none"],
+        description="Opioid treatment doses over [case_date-6, case_date]",
+    )
+    new_case: bool = pa.Field(description="No case day for the patient in [case_date-30, case_date-1]")
+
+    class Config:
+        unique = ("case_date", "patient_key")
+
+    @pa.dataframe_check
+    def exposure_fields_agree(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """days_since_kratom_start is set exactly when the day is exposed."""
+        return data.lazyframe.select(
+            pl.col("kratom_exposed") == pl.col("days_since_kratom_start").is_not_null()
+        )
+
+
+class DailySummary(pa.DataFrameModel):
+    """One row per day from the first to the last collection date in the data: tests, cases and signals."""
+
+    summary_date: pl.Date = pa.Field(unique=True, description="The day")
+    results: pl.Int32 = pa.Field(ge=0, description="Current liver-panel results collected that day")
+    patients_tested: pl.Int32 = pa.Field(ge=0, description="Patients with a result that day")
+    case_patients: pl.Int32 = pa.Field(ge=0, description="Patients with a case day (an enzyme above ULN)")
+    new_cases: pl.Int32 = pa.Field(ge=0, description="Case patients with no case day in the 30 days before")
+    grade3plus_patients: pl.Int32 = pa.Field(ge=0, description="Case patients with max_grade 3 or 4")
+    dili_patients: pl.Int32 = pa.Field(ge=0, description="Case patients meeting the DILI case criteria")
+    hys_law_patients: pl.Int32 = pa.Field(ge=0, description="Case patients with potential Hy's law")
+
+    @pa.dataframe_check
+    def counts_nest(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Every count of case patients is at most the patients tested that day."""
+        return data.lazyframe.select(
+            (pl.col("case_patients") <= pl.col("patients_tested"))
+            & (pl.col("new_cases") <= pl.col("case_patients"))
+            & (pl.col("grade3plus_patients") <= pl.col("case_patients"))
+        )
+
+
+EDISH_QUADRANTS = ["potential_hys_law", "temples_corollary", "hyperbilirubinaemia", "normal_range"]
+
+
+class Edish(pa.DataFrameModel):
+    """One point per patient with at least one ALT and one total bilirubin result (FDA eDISH)."""
+
+    patient_key: str = pa.Field(unique=True, str_matches=PATIENT_KEY_PATTERN, description=PATIENT_KEY)
+    peak_alt_xuln: float = pa.Field(ge=0, description="Peak ALT x ULN (x axis, log scale, line at 3)")
+    peak_alt_date: pl.Date = pa.Field(description="Collection date of the ALT peak")
+    peak_tbil_xuln: float = pa.Field(
+        ge=0, description="Peak total bilirubin x ULN (y axis, log scale, line at 2)"
+    )
+    peak_tbil_date: pl.Date = pa.Field(description="Collection date of the bilirubin peak")
+    quadrant: str = pa.Field(
+        isin=EDISH_QUADRANTS,
+        description="potential_hys_law (ALT >= 3, TBIL > 2), temples_corollary (ALT >= 3), "
+        "hyperbilirubinaemia (TBIL > 2), normal_range",
+    )
+
+
+class MonitoringGaps(pa.DataFrameModel):
+    """One row per kratom-exposed patient past due for liver tests (ALT or AST) as of the last date in the
+    data, per the monitoring policy of domain.md section 6."""
+
+    patient_key: str = pa.Field(unique=True, str_matches=PATIENT_KEY_PATTERN, description=PATIENT_KEY)
+    as_of_date: pl.Date = pa.Field(description="Latest lab collection date or dose date in the data")
+    episode_start: pl.Date = pa.Field(description="First dose of the current kratom exposure episode")
+    last_test_date: pl.Date = pa.Field(
+        nullable=True, description="Last ALT or AST test; NULL when never tested"
+    )
+    due_date: pl.Date = pa.Field(description="When the next ALT or AST was due")
+    days_overdue: pl.Int32 = pa.Field(gt=0, description="as_of_date minus due_date")
+    reason: str = pa.Field(isin=["no_baseline", "overdue"], description="no_baseline or overdue")

@@ -52,3 +52,43 @@ class DosingRecords(pa.DataFrameModel):
     substance: str = pa.Field(isin=SUBSTANCES, description="kratom, methadone, buprenorphine or other")
     dose_mg: float = pa.Field(gt=0, description="Dose in mg")
     dose_date: pl.Date = pa.Field(description="The date as written in taken_at")
+
+
+class ExposureEpisodes(pa.DataFrameModel):
+    """Kratom exposure episodes: runs of kratom doses with no gap over 30 days (domain.md section 6)."""
+
+    patient_key: str = pa.Field(str_matches=PATIENT_KEY_PATTERN, description="Pseudonymous patient")
+    episode_no: pl.Int32 = pa.Field(ge=1, description="1 for the patient's first episode, then 2, ...")
+    episode_start: pl.Date = pa.Field(description="Date of the episode's first kratom dose")
+    last_dose_date: pl.Date = pa.Field(description="Date of the episode's last kratom dose")
+    exposed_until: pl.Date = pa.Field(description="Last exposed day: last dose + 30 days")
+    dose_days: pl.Int32 = pa.Field(ge=1, description="Days with a kratom dose in the episode")
+    total_g: float = pa.Field(gt=0, description="Kratom taken in the episode, grams")
+
+    class Config:
+        unique = ("patient_key", "episode_no")
+
+    @pa.dataframe_check
+    def ordered(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """episode_start <= last_dose_date < exposed_until."""
+        return data.lazyframe.select(
+            (pl.col("episode_start") <= pl.col("last_dose_date"))
+            & (pl.col("last_dose_date") < pl.col("exposed_until"))
+        )
+
+
+class Baselines(pa.DataFrameModel):
+    """Per patient and analyte: the last result in the 90 days before the first kratom dose (domain.md 3)."""
+
+    patient_key: str = pa.Field(str_matches=PATIENT_KEY_PATTERN, description="Pseudonymous patient")
+    analyte: str = pa.Field(isin=["ALT", "AST", "ALP", "GGT", "TBIL"], description="Graded analyte")
+    first_kratom_date: pl.Date = pa.Field(description="The patient's first recorded kratom dose")
+    baseline_date: pl.Date = pa.Field(description="Collection date of the baseline result")
+    baseline_value: float = pa.Field(ge=0, description="Baseline value, canonical unit")
+    baseline_x_uln: float = pa.Field(ge=0, description="Baseline x ULN")
+    baseline_abnormal: bool = pa.Field(
+        description="Baseline above the ULN: later results are graded x baseline"
+    )
+
+    class Config:
+        unique = ("patient_key", "analyte")

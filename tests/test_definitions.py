@@ -17,11 +17,26 @@ EXPECTED_ASSETS = {
     "marts/dosing_daily": {"staging/dosing_records"},
     "marts/feed_files": {"ingest/lab_feed", "ingest/dosing_feed"},
     "marts/quarantine": {"ingest/lab_feed", "ingest/dosing_feed", "staging/liver_observations"},
+    "staging/exposure_episodes": {"staging/dosing_records", "ingest/reference_tables"},
+    "staging/baselines": {"staging/liver_observations", "staging/dosing_records", "ingest/reference_tables"},
+    "marts/abnormal_enzyme_cases_daily": {
+        "marts/lab_results",
+        "staging/baselines",
+        "staging/exposure_episodes",
+        "staging/dosing_records",
+    },
+    "marts/daily_summary": {"marts/lab_results", "marts/abnormal_enzyme_cases_daily"},
+    "marts/edish": {"marts/lab_results"},
+    "marts/monitoring_gaps": {"marts/lab_results", "staging/exposure_episodes", "staging/dosing_records"},
     "published/analytics_database": {
         "marts/lab_results",
         "marts/dosing_daily",
         "marts/feed_files",
         "marts/quarantine",
+        "marts/abnormal_enzyme_cases_daily",
+        "marts/daily_summary",
+        "marts/edish",
+        "marts/monitoring_gaps",
     },
 }
 

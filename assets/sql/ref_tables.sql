@@ -50,3 +50,49 @@ LEFT JOIN ref.analyte_codes AS k1 ON k1.kind = 'local' AND k1.match_key = ref_ke
 LEFT JOIN ref.analyte_codes AS k2 ON k2.kind = 'local' AND k2.match_key = ref_key(o.alt_code)
 LEFT JOIN ref.analyte_codes AS t1 ON t1.kind = 'local' AND t1.match_key = ref_key(o.code_text)
 LEFT JOIN ref.analyte_codes AS t2 ON t2.kind = 'local' AND t2.match_key = ref_key(o.alt_text);
+
+-- CTCAE v5.0 grading criteria as data: one row per term, basis (x ULN or x baseline) and grade, with exact
+-- bounds (domain.md section 3; pharmaverse admiral keeps them the same way).
+CREATE OR REPLACE TABLE ref.ctcae_grades AS
+SELECT
+    term,
+    string_split(analytes, '|') AS analytes,
+    basis,
+    CAST(grade AS INTEGER) AS grade,
+    CAST(lower AS DOUBLE) AS lower,
+    CAST(lower_inclusive AS BOOLEAN) AS lower_inclusive,
+    CAST(nullif(upper, '') AS DOUBLE) AS upper,
+    CAST(upper_inclusive AS BOOLEAN) AS upper_inclusive,
+    source
+FROM read_csv($ctcae_file, header = true, all_varchar = true);
+
+-- Signal thresholds and windows (domain.md sections 4 to 6), overridable by HEPWATCH_THRESHOLDS.
+CREATE OR REPLACE TABLE ref.signal_thresholds AS
+SELECT name, CAST(arg_max(value, priority) AS DOUBLE) AS value, arg_max(source, priority) AS source
+FROM (
+    SELECT name, value, source, CASE WHEN filename = $thresholds_file THEN 1 ELSE 0 END AS priority
+    FROM read_csv($threshold_files, header = true, all_varchar = true, union_by_name = true, filename = true)
+)
+GROUP BY name;
+
+CREATE OR REPLACE MACRO threshold(threshold_name) AS (
+    SELECT value FROM ref.signal_thresholds WHERE name = threshold_name
+);
+
+-- The CTCAE grade of a ratio (x ULN or x baseline) for one analyte; 0 below grade 1.
+CREATE OR REPLACE MACRO ctcae_grade(grade_analyte, grade_basis, ratio) AS (
+    SELECT coalesce(max(g.grade), 0)
+    FROM ref.ctcae_grades AS g
+    WHERE list_contains(g.analytes, grade_analyte)
+        AND g.basis = grade_basis
+        AND (ratio > g.lower OR (g.lower_inclusive AND ratio = g.lower))
+        AND (g.upper IS NULL OR ratio < g.upper OR (g.upper_inclusive AND ratio = g.upper))
+);
+
+-- Injury pattern from R (or nR): >= 5 hepatocellular, <= 2 cholestatic, between mixed (domain.md 4).
+CREATE OR REPLACE MACRO injury_pattern(ratio) AS CASE
+    WHEN ratio IS NULL THEN NULL
+    WHEN ratio >= threshold('pattern_hepatocellular_r') THEN 'hepatocellular'
+    WHEN ratio <= threshold('pattern_cholestatic_r') THEN 'cholestatic'
+    ELSE 'mixed'
+END;

@@ -39,9 +39,9 @@ def schema_valid(model: type[pa.DataFrameModel], frame: pl.DataFrame) -> dg.Asse
                 "model": model.__name__,
                 "rows_checked": frame.height,
                 "failure_cases": cases.height,
-                "failures_by_rule": dg.MetadataValue.md(_markdown(by_check)),
+                "failures_by_rule": dg.MetadataValue.md(markdown_table(by_check)),
                 "first_failing_cases": dg.MetadataValue.md(
-                    _markdown(
+                    markdown_table(
                         cases.head(FAILING_ROWS_SHOWN).with_columns(pl.col("failure_case").cast(pl.Utf8))
                     )
                 ),
@@ -63,7 +63,7 @@ def column_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
     )
 
 
-def _markdown(frame: pl.DataFrame) -> str:
+def markdown_table(frame: pl.DataFrame) -> str:
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "---|" * len(frame.columns)
     rows = ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.iter_rows()]

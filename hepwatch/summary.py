@@ -25,6 +25,22 @@ def run_summary(warehouse: Path, figures: dict[str, object]) -> str:
             "SELECT kind, count(*), sum(messages), sum(accepted), sum(duplicates), sum(ignored), sum(quarantined) "
             "FROM marts.feed_files GROUP BY ALL ORDER BY kind"
         ).fetchall()
+        cases = conn.execute(
+            """
+            SELECT count(*), count(DISTINCT patient_key), count(*) FILTER (WHERE new_case),
+                count(DISTINCT patient_key) FILTER (WHERE potential_hys_law),
+                count(DISTINCT patient_key) FILTER (WHERE dili_criteria_met),
+                count(DISTINCT patient_key) FILTER (WHERE kratom_exposed)
+            FROM marts.abnormal_enzyme_cases_daily
+            """
+        ).fetchall()[0]
+        by_grade = conn.execute(
+            "SELECT max_grade, count(*) FROM marts.abnormal_enzyme_cases_daily GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        gaps = conn.execute(
+            "SELECT reason, count(*) FROM marts.monitoring_gaps GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        edish = conn.execute("SELECT quadrant, count(*) FROM marts.edish GROUP BY ALL ORDER BY 1").fetchall()
         held = conn.execute(
             "SELECT kind, reason, count(*) FROM marts.quarantine GROUP BY ALL ORDER BY kind, count(*) DESC"
         ).fetchall()
@@ -34,6 +50,15 @@ def run_summary(warehouse: Path, figures: dict[str, object]) -> str:
         f"  results:     {results} current liver-panel results for {patients} patients "
         f"({', '.join(f'{a} {n}' for a, n in by_analyte)})",
     ]
+    case_days, case_patients, new_cases, hys_law, dili, exposed = cases
+    lines += [
+        f"  cases:       {case_days} case days for {case_patients} patients ({exposed} while kratom-exposed); "
+        f"{new_cases} new cases",
+        "  by grade:    " + ", ".join(f"grade {grade}: {n} days" for grade, n in by_grade),
+        f"  signals:     {hys_law} patients with potential Hy's law, {dili} meeting DILI criteria; eDISH "
+        + ", ".join(f"{quadrant} {n}" for quadrant, n in edish),
+        "  monitoring:  " + (", ".join(f"{reason} {n}" for reason, n in gaps) or "no gaps"),
+    ]
     for kind, count, read, accepted, duplicates, ignored, quarantined in files:
         unit = "messages" if kind == "labs" else "rows"
         lines.append(
@@ -42,6 +67,12 @@ def run_summary(warehouse: Path, figures: dict[str, object]) -> str:
         )
     if held:
         lines.append("  quarantined: " + ", ".join(f"{kind}/{reason} {n}" for kind, reason, n in held))
+    checks = figures.get("checks", {})
+    failed = sorted(f"{asset}:{name}" for (asset, name), passed in checks.items() if not passed)
+    lines.append(
+        f"  checks:      {len(checks) - len(failed)} passed, {len(failed)} failed"
+        + (f" ({', '.join(failed)})" if failed else "")
+    )
     lines += [
         f"  marts:       {paths.analytics}  (duckdb -readonly {paths.analytics})",
         f"  quarantine:  marts.quarantine there; raw payloads in {paths.restricted} (restricted, 0600)",

@@ -104,8 +104,20 @@ def run(feeds: str, warehouse: str, verbose: bool = False) -> dict[str, object]:
         "dagster/asset_partition_range_start": first.isoformat(),
         "dagster/asset_partition_range_end": last.isoformat(),
     }
-    _execute(defs, "build_days", instance, tags, verbose)
-    return {"first_day": first, "last_day": last, "days": span, "seconds": time.monotonic() - started}
+    build = _execute(defs, "build_days", instance, tags, verbose)
+    checks = {}
+    for result in (ingest, build):
+        for event in result.all_events:
+            if event.event_type_value == "ASSET_CHECK_EVALUATION":
+                evaluation = event.event_specific_data
+                checks[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation.passed
+    return {
+        "first_day": first,
+        "last_day": last,
+        "days": span,
+        "seconds": time.monotonic() - started,
+        "checks": checks,
+    }
 
 
 def print_summary(warehouse: str, figures: dict[str, object]) -> None:

@@ -17,6 +17,8 @@ Scenario, patient MRN001 at NORTHLAB unless stated (all values checked against d
 """
 
 import shutil
+import subprocess
+import sys
 from datetime import date
 
 import duckdb
@@ -119,6 +121,15 @@ def built(tmp_path_factory):
 def query(warehouse, sql, params=None):
     with duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True) as conn:
         return conn.execute(sql, params or []).fetchall()
+
+
+def test_every_check_ran_and_passed_on_good_data(built):
+    _, _, figures = built
+    checks = figures["checks"]
+    assert all(checks.values()), [key for key, passed in checks.items() if not passed]
+    names = {name for _, name in checks}
+    assert {"schema_valid", "no_duplicate_results", "summary_matches_cases"} <= names
+    assert ("marts/abnormal_enzyme_cases_daily", "schema_valid") in checks
 
 
 def test_days_cover_every_dated_result_and_dose(built):
@@ -282,3 +293,36 @@ def test_a_late_correction_in_a_new_file_replaces_the_old_value(built, tmp_path)
 def test_missing_feeds_directory_fails_with_a_reason(tmp_path):
     with pytest.raises(RunFailed, match="does not exist"):
         run(str(tmp_path / "nowhere"), str(tmp_path / "warehouse"))
+
+
+def test_an_analyst_holding_the_database_open_does_not_block_a_run(built, tmp_path):
+    feeds, warehouse, _ = built
+    copy = tmp_path / "warehouse"
+    shutil.copytree(warehouse, copy)
+    analyst = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"c = duckdb.connect({str(copy / 'analytics.duckdb')!r}, read_only=True)\n"
+            "print(c.execute('SELECT count(*) FROM marts.lab_results').fetchall()[0][0], flush=True)\n"
+            "sys.stdin.readline()\n"
+            "print(c.execute('SELECT count(*) FROM marts.lab_results').fetchall()[0][0], flush=True)\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        before = analyst.stdout.readline().strip()
+        (feeds_copy := tmp_path / "feeds").mkdir()
+        shutil.copytree(feeds, feeds_copy, dirs_exist_ok=True)
+        (feeds_copy / "labs" / "northlab" / "2026-06-11.hl7").write_text(
+            oru("N-12", [obx(1, ALT, "55")], collected="20260604083000", placer="ORD12", filler="FIL12")
+        )
+        run(str(feeds_copy), str(copy))  # must not raise while the analyst holds the old file open
+        out, _ = analyst.communicate("\n", timeout=30)
+    finally:
+        analyst.kill()
+    assert out.strip() == before  # the analyst's open handle still reads the complete previous state
+    assert query(copy, "SELECT count(*) FROM marts.lab_results") == [(int(before) + 1,)]

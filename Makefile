@@ -5,18 +5,21 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev run generate-sample clean
+.PHONY: install demo test lint dev docs generate-sample clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
 	@touch $(STAMP)
 
+# The demo runs on synthetic data with a public pseudonymization key, so its outputs are reproducible.
 demo: $(STAMP)  ## run the whole pipeline on sample_feeds/ into warehouse/ and print a summary
-	$(BIN)/hepwatch run --feeds sample_feeds --warehouse warehouse
+	HEPWATCH_PSEUDONYM_KEY=hepwatch-demo-key-public-never-use-for-real-data \
+		$(BIN)/hepwatch run --feeds sample_feeds --warehouse warehouse
 
 test: $(STAMP)  ## the whole test suite (lint included)
 	$(BIN)/ruff check .
@@ -30,6 +33,9 @@ lint: $(STAMP)
 
 dev: $(STAMP)  ## Dagster UI (webserver + daemon) with a persistent instance in .dagster_home/
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev -h 127.0.0.1 -p 3000
+
+docs: demo  ## regenerate the README's data dictionary and example query outputs from warehouse/
+	$(BIN)/python -m pipelines.docs warehouse
 
 generate-sample: $(STAMP)  ## regenerate the committed sample feeds (deterministic)
 	rm -rf sample_feeds && $(BIN)/hepwatch generate --out sample_feeds --patients 300 --days 90 --seed 7

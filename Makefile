@@ -21,12 +21,10 @@ demo: $(STAMP)  ## run the whole pipeline on sample_feeds/ into warehouse/ and p
 	HEPWATCH_PSEUDONYM_KEY=hepwatch-demo-key-public-never-use-for-real-data \
 		$(BIN)/hepwatch run --feeds sample_feeds --warehouse warehouse
 
-test: $(STAMP)  ## the whole test suite (lint included)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint  ## the whole test suite, after lint
 	$(BIN)/python -m pytest -n 2 -q
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy hepwatch pipelines assets schemas

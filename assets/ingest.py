@@ -5,7 +5,7 @@ import os
 import dagster as dg
 
 from assets.partitions import WAREHOUSE_POOL
-from assets.tables import run_script, sql
+from assets.tables import run_script, sql, table_column_schema
 from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.labs import ingest_lab_files
 from hepwatch.pseudonym import Pseudonymizer
@@ -53,10 +53,16 @@ def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
             "HAVING count(DISTINCT analyte) > 1"
         ).fetchall()
         version = fetch_value(conn, "SELECT max(added_in) FROM ref.analyte_codes")
+        schema = table_column_schema(conn, "ref.analyte_code_rows")
     if conflicts:
         raise dg.Failure(f"code map maps the same key to several analytes: {conflicts}")
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": codes, "code_map_version": version, "code_map_files": code_maps}
+        metadata={
+            "dagster/row_count": codes,
+            "dagster/column_schema": schema,
+            "code_map_version": version,
+            "code_map_files": code_maps,
+        }
     )
 
 
@@ -74,9 +80,11 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
             conn.execute("SELECT outcome, count(*) FROM landing.lab_messages GROUP BY ALL").fetchall()
         )
         observations = fetch_value(conn, "SELECT count(*) FROM landing.lab_observations")
+        schema = table_column_schema(conn, "landing.lab_messages")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(totals.values()),
+            "dagster/column_schema": schema,
             "new_files": summary.files,
             "new_messages": summary.outcomes.total(),
             **{f"new_{outcome}": summary.outcomes[outcome] for outcome in ("accepted", "duplicate", "ignored", "quarantined")},
@@ -101,9 +109,11 @@ def dosing_feed(
     with warehouse.connect() as conn:
         summary = ingest_dosing_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
         total = fetch_value(conn, "SELECT count(*) FROM landing.dosing_rows")
+        schema = table_column_schema(conn, "landing.dosing_rows")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": total,
+            "dagster/column_schema": schema,
             "new_files": summary.files,
             "new_rows": summary.rows,
             "new_records": summary.records,

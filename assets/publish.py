@@ -97,6 +97,14 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
         metadata={
             "path": dg.MetadataValue.path(str(paths.analytics)),
             "dagster/row_count": sum(counts.values()),
+            "dagster/column_schema": dg.TableSchema(
+                columns=[
+                    dg.TableColumn(
+                        f"marts.{table}", type="TABLE", description=" ".join((model.__doc__ or "").split())
+                    )
+                    for table, (model, _) in PUBLISHED.items()
+                ]
+            ),
             **{f"rows/{table}": n for table, n in counts.items()},
         }
     )

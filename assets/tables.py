@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from importlib import resources
 
+import dagster as dg
 import duckdb
 import polars as pl
 
@@ -72,3 +73,14 @@ def run_script(conn: duckdb.DuckDBPyConnection, script: str, **params: object) -
     for statement in conn.extract_statements(script):
         text = statement.query
         conn.execute(text, _params(text, params))
+
+
+def table_column_schema(conn: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
+    """`dagster/column_schema` of a table that has no Pandera model (landing and reference tables)."""
+    schema, name = table.split(".")
+    columns = conn.execute(
+        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+        "WHERE schema_name = ? AND table_name = ? AND database_name = current_database() ORDER BY column_index",
+        [schema, name],
+    ).fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(n, type=t, description=d or None) for n, t, d in columns])

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from hepwatch.warehouse import WarehousePaths
 
 
-def run_summary(warehouse: Path, figures: dict[str, object]) -> str:
+def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
     paths = WarehousePaths(warehouse)
     with duckdb.connect(str(paths.analytics), read_only=True) as conn:
 

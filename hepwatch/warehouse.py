@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -94,7 +95,7 @@ def insert_frame(
         conn.unregister("incoming_frame")
 
 
-def fetch_value(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+def fetch_value(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> Any:
     """First column of the first row, or None. fetchall, because duckdb 2 keeps a half-fetched result open."""
     rows = conn.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None

@@ -1,5 +1,7 @@
 """Published marts (contract section 4). Column descriptions become the DuckDB COMMENTs analysts read."""
 
+from typing import Any
+
 import pandera.polars as pa
 import polars as pl
 
@@ -113,8 +115,14 @@ class Quarantine(pa.DataFrameModel):
     detail: str = pa.Field(nullable=True, description="What was wrong, in words a user can act on")
 
 
-GRADE = dict(nullable=True, ge=0, le=4)
-X_ULN = dict(nullable=True, ge=0)
+def grade(description: str) -> Any:
+    """A CTCAE grade column: 0 to 4, NULL when the analyte was not measured."""
+    return pa.Field(nullable=True, ge=0, le=4, description=description)
+
+
+def x_uln(description: str) -> Any:
+    """A multiple-of-ULN column: >= 0, NULL when the analyte was not measured."""
+    return pa.Field(nullable=True, ge=0, description=description)
 
 
 class AbnormalEnzymeCasesDaily(pa.DataFrameModel):
@@ -123,20 +131,16 @@ class AbnormalEnzymeCasesDaily(pa.DataFrameModel):
 
     case_date: pl.Date = pa.Field(description="Collection date")
     patient_key: str = pa.Field(str_matches=PATIENT_KEY_PATTERN, description=PATIENT_KEY)
-    alt_xuln: float = pa.Field(**X_ULN, description="The day's peak ALT x ULN; NULL when not measured")
-    ast_xuln: float = pa.Field(**X_ULN, description="The day's peak AST x ULN; NULL when not measured")
-    alp_xuln: float = pa.Field(**X_ULN, description="The day's peak ALP x ULN; NULL when not measured")
-    ggt_xuln: float = pa.Field(**X_ULN, description="The day's peak GGT x ULN; NULL when not measured")
-    tbil_xuln: float = pa.Field(
-        **X_ULN, description="The day's peak total bilirubin x ULN; NULL when not measured"
-    )
-    alt_grade: pl.Int32 = pa.Field(**GRADE, description="CTCAE v5 grade of the ALT peak, baseline-aware")
-    ast_grade: pl.Int32 = pa.Field(**GRADE, description="CTCAE v5 grade of the AST peak, baseline-aware")
-    alp_grade: pl.Int32 = pa.Field(**GRADE, description="CTCAE v5 grade of the ALP peak, baseline-aware")
-    ggt_grade: pl.Int32 = pa.Field(**GRADE, description="CTCAE v5 grade of the GGT peak, baseline-aware")
-    tbil_grade: pl.Int32 = pa.Field(
-        **GRADE, description="CTCAE v5 grade of the bilirubin peak, baseline-aware"
-    )
+    alt_xuln: float = x_uln("The day's peak ALT x ULN; NULL when not measured")
+    ast_xuln: float = x_uln("The day's peak AST x ULN; NULL when not measured")
+    alp_xuln: float = x_uln("The day's peak ALP x ULN; NULL when not measured")
+    ggt_xuln: float = x_uln("The day's peak GGT x ULN; NULL when not measured")
+    tbil_xuln: float = x_uln("The day's peak total bilirubin x ULN; NULL when not measured")
+    alt_grade: pl.Int32 = grade("CTCAE v5 grade of the ALT peak, baseline-aware")
+    ast_grade: pl.Int32 = grade("CTCAE v5 grade of the AST peak, baseline-aware")
+    alp_grade: pl.Int32 = grade("CTCAE v5 grade of the ALP peak, baseline-aware")
+    ggt_grade: pl.Int32 = grade("CTCAE v5 grade of the GGT peak, baseline-aware")
+    tbil_grade: pl.Int32 = grade("CTCAE v5 grade of the bilirubin peak, baseline-aware")
     max_grade: pl.Int32 = pa.Field(ge=0, le=4, description="The highest of the five grades")
     r_ratio: float = pa.Field(
         nullable=True, ge=0, description="R = (ALT/ULN)/(ALP/ULN); NULL without ALT or ALP"

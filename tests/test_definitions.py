@@ -5,6 +5,7 @@ import polars as pl
 
 from assets.checks import SCHEMA_VALID, column_schema, schema_valid
 from pipelines.definitions import defs
+from pipelines.resources import Feeds, Warehouse
 from schemas.marts import LabResults
 
 EXPECTED_ASSETS = {
@@ -100,3 +101,37 @@ def test_column_schema_comes_from_the_model_with_descriptions():
     schema = column_schema(LabResults)
     assert [c.name for c in schema.columns][:3] == ["patient_key", "analyte", "code"]
     assert all(c.description for c in schema.columns)
+
+
+def test_materialize_reports_row_count_and_column_schema_on_every_asset(tmp_path):
+    from tests.test_pipeline_end_to_end import write_feeds
+
+    feeds = write_feeds(tmp_path / "feeds")
+    definitions = defs()
+    assets = list(definitions.assets)
+    result = dg.materialize(
+        assets,
+        resources={
+            "feeds": Feeds(directory=str(feeds)),
+            "warehouse": Warehouse(directory=str(tmp_path / "warehouse")),
+        },
+        tags={
+            "dagster/asset_partition_range_start": "2026-06-01",
+            "dagster/asset_partition_range_end": "2026-06-05",
+        },
+    )
+    assert result.success
+    seen = {}
+    for event in result.get_asset_materialization_events():
+        metadata = event.materialization.metadata
+        seen[event.asset_key.to_user_string()] = {"dagster/row_count", "dagster/column_schema"} <= set(
+            metadata
+        )
+    assert set(seen) == set(EXPECTED_ASSETS)
+    assert all(seen.values()), [key for key, ok in seen.items() if not ok]
+    partitions = {
+        e.partition
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[-1] == "lab_results"
+    }
+    assert partitions == {f"2026-06-0{d}" for d in range(1, 6)}

@@ -261,18 +261,52 @@ def test_every_published_table_and_column_is_commented(built):
     assert tables == []
 
 
+def published_tables(warehouse) -> dict[str, list[tuple]]:
+    tables = query(warehouse, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'")
+    return {t: query(warehouse, f"SELECT * FROM marts.{t} ORDER BY ALL") for (t,) in tables}
+
+
 def test_rerun_over_unchanged_feeds_changes_nothing(built, tmp_path):
     feeds, warehouse, _ = built
     copy = tmp_path / "warehouse"
     shutil.copytree(warehouse, copy)
-    tables = ["lab_results", "dosing_daily", "quarantine", "feed_files"]
-    before = {t: query(copy, f"SELECT * FROM marts.{t} ORDER BY ALL") for t in tables}
+    before = published_tables(copy)
+    assert len(before) == 8
     run(str(feeds), str(copy))
-    after = {t: query(copy, f"SELECT * FROM marts.{t} ORDER BY ALL") for t in tables}
-    assert after == before
-    assert query(copy, "SELECT sum(messages) FROM marts.feed_files") == [
-        (1 + 2 + 4 + 1 + 6,)
-    ]  # messages in the four lab files + dosing rows
+    assert published_tables(copy) == before
+    assert query(copy, "SELECT sum(messages) FROM marts.feed_files") == [(1 + 2 + 4 + 1 + 6,)]
+
+
+def test_a_late_result_changes_its_day_and_the_days_whose_windows_hold_it_and_nothing_else(built, tmp_path):
+    # MRN003 has a case day on 06-05 (ALT 2.0 x ULN). A late ALT 3.0 x ULN (120 / 40) collected on 06-03
+    # adds a result and a case day on 06-03, which makes 06-05 no longer a new case (06-03 lies in
+    # [06-05 - 30, 06-05 - 1]); the daily summary of both days changes; nothing else does.
+    feeds, warehouse, _ = built
+    feeds_copy, warehouse_copy = tmp_path / "feeds", tmp_path / "warehouse"
+    shutil.copytree(feeds, feeds_copy)
+    shutil.copytree(warehouse, warehouse_copy)
+    before = published_tables(warehouse_copy)
+    late = oru(
+        "N-13", [obx(1, ALT, "120")], mrn="MRN003", collected="20260603070000", placer="O13", filler="F13"
+    )
+    (feeds_copy / "labs" / "northlab" / "2026-06-20.hl7").write_text(late)
+    run(str(feeds_copy), str(warehouse_copy))
+    after = published_tables(warehouse_copy)
+    changed = {t for t in before if before[t] != after[t]}
+    assert changed == {"lab_results", "abnormal_enzyme_cases_daily", "daily_summary", "feed_files"}
+    added = set(after["lab_results"]) - set(before["lab_results"])
+    assert [(r[1], r[5], r[6]) for r in added] == [("ALT", date(2026, 6, 3), 120.0)]
+    assert set(before["lab_results"]) <= set(after["lab_results"])
+    days = query(
+        warehouse_copy,
+        "SELECT case_date, alt_xuln, alt_grade, new_case FROM marts.abnormal_enzyme_cases_daily "
+        "WHERE patient_key = (SELECT patient_key FROM marts.lab_results WHERE value = 120.0) ORDER BY 1",
+    )
+    assert days == [(date(2026, 6, 3), 3.0, 1, True), (date(2026, 6, 5), 2.0, 1, False)]
+    summary_changed = {row[0] for row in set(after["daily_summary"]) ^ set(before["daily_summary"])}
+    assert summary_changed == {date(2026, 6, 3), date(2026, 6, 5)}
+    unchanged_cases = [r for r in before["abnormal_enzyme_cases_daily"] if r[0] != date(2026, 6, 5)]
+    assert set(unchanged_cases) <= set(after["abnormal_enzyme_cases_daily"])
 
 
 def test_a_late_correction_in_a_new_file_replaces_the_old_value(built, tmp_path):

@@ -69,10 +69,17 @@ def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
     if held:
         lines.append("  quarantined: " + ", ".join(f"{kind}/{reason} {n}" for kind, reason, n in held))
     checks = figures.get("checks", {})
-    failed = sorted(f"{asset}:{name}" for (asset, name), passed in checks.items() if not passed)
+    outcome = {
+        status: sorted(f"{name} on {asset}" for (asset, name), s in checks.items() if s == status)
+        for status in ("warn", "error")
+    }
     lines.append(
-        f"  checks:      {len(checks) - len(failed)} passed, {len(failed)} failed"
-        + (f" ({', '.join(failed)})" if failed else "")
+        f"  checks:      {sum(s == 'passed' for s in checks.values())} passed, "
+        + ", ".join(
+            f"{len(outcome[status])} {label}"
+            + (f" ({'; '.join(outcome[status])})" if outcome[status] else "")
+            for status, label in (("warn", "warnings"), ("error", "errors"))
+        )
     )
     lines += [
         f"  marts:       {paths.analytics}  (duckdb -readonly {paths.analytics})",

@@ -110,7 +110,8 @@ def run(feeds: str, warehouse: str, verbose: bool = False) -> dict[str, object]:
         for event in result.all_events:
             if event.event_type_value == "ASSET_CHECK_EVALUATION":
                 evaluation = event.event_specific_data
-                checks[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation.passed
+                key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
+                checks[key] = "passed" if evaluation.passed else evaluation.severity.value.lower()
     return {
         "first_day": first,
         "last_day": last,

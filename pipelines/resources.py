@@ -60,8 +60,20 @@ class Warehouse(dg.ConfigurableResource):
                 restrict_permissions(paths)
 
 
+class Monitoring(dg.ConfigurableResource):
+    """Thresholds of the monitors' asset checks (contract section 5), with their defaults."""
+
+    quarantine_rate_max: float = 0.02  # quarantine_rate warns above this share
+    abnormal_flag_disagreement_max: float = 0.05  # abnormal_flag_agreement warns above this share
+    case_volume_factor: float = 3.0  # case_volume_anomaly: new cases > factor x trailing 28-day mean ...
+    case_volume_min_new_cases: int = 5  # ... and at least this many
+    parser_agreement_per_day: int = 2  # parser_agreement re-parses this many messages per day built ...
+    parser_agreement_max_messages: int = 200  # ... and at most this many per run (hl7apy: ~75 a second)
+
+
 def default_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "feeds": Feeds(directory=default_feeds_dir()),
         "warehouse": Warehouse(directory=default_warehouse_dir()),
+        "monitoring": Monitoring(),
     }

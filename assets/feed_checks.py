@@ -1,0 +1,251 @@
+"""Asset checks that monitors watch on ingestion and the marts (contract section 5).
+
+Each check's metadata says what failed: counts, the first failing files, codes, days or message control IDs,
+never a name or MRN. Thresholds are the `monitoring` resource's configuration (pipelines/resources.py).
+"""
+
+import dagster as dg
+import polars as pl
+
+from assets.checks import markdown_table
+from assets.ingest import dosing_feed, lab_feed
+from assets.marts import abnormal_enzyme_cases_daily, lab_results
+from assets.staging import liver_observations
+from pipelines.resources import Monitoring, Warehouse
+
+SHOWN = 20
+
+
+def _table(frame: pl.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(markdown_table(frame.head(SHOWN)))
+
+
+_RECONCILE_SQL = {
+    "labs": """
+        SELECT f.file, f.sha256, f.messages AS read,
+               f.accepted + f.duplicates + f.ignored + f.quarantined AS in_buckets,
+               count(m.message_index) AS landed
+        FROM landing.file_versions AS f
+        LEFT JOIN landing.lab_messages AS m USING (file, sha256)
+        WHERE f.kind = 'labs'
+        GROUP BY ALL
+        HAVING NOT (read = in_buckets AND read = landed)
+        ORDER BY f.file
+    """,
+    "dosing": """
+        WITH landed AS (
+            SELECT file, sha256, count(*) AS n FROM landing.dosing_rows GROUP BY ALL
+            UNION ALL
+            SELECT file, sha256, count(*) FROM landing.dosing_quarantine GROUP BY ALL
+        )
+        SELECT f.file, f.sha256, f.messages AS read, f.accepted + f.quarantined AS in_buckets,
+               coalesce(sum(l.n), 0) AS landed
+        FROM landing.file_versions AS f
+        LEFT JOIN landed AS l USING (file, sha256)
+        WHERE f.kind = 'dosing'
+        GROUP BY ALL
+        HAVING NOT (read = in_buckets AND read = landed)
+        ORDER BY f.file
+    """,
+}
+
+
+def _ingest_reconciles(asset: dg.AssetsDefinition, kind: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset,
+        name="ingest_reconciles",
+        description=f"Per {kind} file version: read = accepted + duplicates + ignored + quarantined, and "
+        "exactly that many messages or rows landed.",
+    )
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect() as conn:
+            failing = conn.sql(_RECONCILE_SQL[kind]).pl()
+            versions = conn.execute(
+                "SELECT count(*) FROM landing.file_versions WHERE kind = ?", [kind]
+            ).fetchall()
+        return dg.AssetCheckResult(
+            passed=failing.is_empty(),
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "file_versions": versions[0][0],
+                "not_reconciling": failing.height,
+                "first_not_reconciling": _table(failing),
+            },
+        )
+
+    return _check
+
+
+lab_feed_reconciles = _ingest_reconciles(lab_feed, "labs")
+dosing_feed_reconciles = _ingest_reconciles(dosing_feed, "dosing")
+
+
+def _feed_quarantine_rate(asset: dg.AssetsDefinition, kind: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset,
+        name="quarantine_rate",
+        description=f"Share of {kind} {'messages' if kind == 'labs' else 'rows'} quarantined, over all files "
+        "read; warns above `quarantine_rate_max` (default 2%).",
+    )
+    def _check(warehouse: Warehouse, monitoring: Monitoring) -> dg.AssetCheckResult:
+        with warehouse.connect() as conn:
+            read, held = conn.execute(
+                "SELECT coalesce(sum(messages), 0), coalesce(sum(quarantined), 0) FROM landing.file_versions "
+                "WHERE kind = ?",
+                [kind],
+            ).fetchall()[0]
+            worst = conn.sql(
+                "SELECT file, messages AS read, quarantined, round(quarantined / messages, 4) AS share "
+                f"FROM landing.file_versions WHERE kind = '{kind}' AND quarantined > 0 ORDER BY share DESC, file"
+            ).pl()
+        return _rate_result(int(read), int(held), monitoring.quarantine_rate_max, worst)
+
+    return _check
+
+
+def _rate_result(read: int, held: int, limit: float, worst: pl.DataFrame) -> dg.AssetCheckResult:
+    share = held / read if read else 0.0
+    return dg.AssetCheckResult(
+        passed=share <= limit,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "read": read,
+            "quarantined": held,
+            "share": round(share, 4),
+            "limit": limit,
+            "worst": _table(worst),
+        },
+    )
+
+
+lab_feed_quarantine_rate = _feed_quarantine_rate(lab_feed, "labs")
+dosing_feed_quarantine_rate = _feed_quarantine_rate(dosing_feed, "dosing")
+
+
+@dg.asset_check(
+    asset=liver_observations,
+    name="quarantine_rate",
+    description="Share of current liver-panel observations quarantined (unmapped code, text value, unknown "
+    "unit, ...); warns above `quarantine_rate_max` (default 2%).",
+)
+def observation_quarantine_rate(warehouse: Warehouse, monitoring: Monitoring) -> dg.AssetCheckResult:
+    with warehouse.connect() as conn:
+        read, held = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE quarantine_reason IS NOT NULL) FROM staging.liver_observations"
+        ).fetchall()[0]
+        reasons = conn.sql(
+            "SELECT quarantine_reason, count(*) AS n FROM staging.liver_observations "
+            "WHERE quarantine_reason IS NOT NULL GROUP BY ALL ORDER BY n DESC"
+        ).pl()
+    return _rate_result(int(read), int(held), monitoring.quarantine_rate_max, reasons)
+
+
+@dg.asset_check(
+    asset=liver_observations,
+    name="unmapped_liver_codes",
+    description="Liver-looking observation codes that the code map does not map (extend it with "
+    "HEPWATCH_CODE_MAP); the observations are quarantined until it does.",
+)
+def unmapped_liver_codes(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.connect() as conn:
+        codes = conn.sql(
+            """
+            SELECT sending_facility, code_system, code, code_text, count(*) AS observations,
+                   min(collected_date) AS first_seen, max(collected_date) AS last_seen
+            FROM staging.liver_observations
+            WHERE quarantine_reason = 'unmapped_liver_code'
+            GROUP BY ALL ORDER BY observations DESC, code
+            """
+        ).pl()
+    return dg.AssetCheckResult(
+        passed=codes.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "unmapped_codes": codes.height,
+            "observations": int(codes["observations"].sum()) if codes.height else 0,
+            "codes": _table(codes),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=lab_results,
+    name="abnormal_flag_agreement",
+    description="The lab's own abnormal flag (OBX-8) agrees with hepwatch's x ULN (from the same lab's "
+    "range): H/HH/> with x ULN > 1, N/L/LL with x ULN <= 1.",
+)
+def abnormal_flag_agreement(warehouse: Warehouse, monitoring: Monitoring) -> dg.AssetCheckResult:
+    with warehouse.connect() as conn:
+        compared = conn.sql(
+            """
+            WITH flagged AS (
+                SELECT sending_facility, analyte, abnormal_flags, x_uln,
+                       CASE
+                           WHEN regexp_matches(abnormal_flags, '(^|~)(H|HH|>)(~|$)') THEN 'high'
+                           WHEN regexp_matches(abnormal_flags, '(^|~)(N|L|LL|<)(~|$)') THEN 'not_high'
+                       END AS lab_says
+                FROM marts.lab_results
+                WHERE uln_source = 'range' AND abnormal_flags IS NOT NULL
+            )
+            SELECT *, (lab_says = 'high') <> (x_uln > 1.0) AS disagrees
+            FROM flagged WHERE lab_says IS NOT NULL
+            """
+        ).pl()
+    disagreeing = compared.filter(pl.col("disagrees"))
+    share = disagreeing.height / compared.height if compared.height else 0.0
+    by_lab = disagreeing.group_by("sending_facility", "analyte").len().sort("len", descending=True)
+    return dg.AssetCheckResult(
+        passed=share <= monitoring.abnormal_flag_disagreement_max,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "results_compared": compared.height,
+            "disagreeing": disagreeing.height,
+            "share": round(share, 4),
+            "limit": monitoring.abnormal_flag_disagreement_max,
+            "by_lab_and_analyte": _table(by_lab),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=abnormal_enzyme_cases_daily,
+    name="case_volume_anomaly",
+    description="A day's new cases far above the trailing 28 days: at least `case_volume_min_new_cases` "
+    "and more than `case_volume_factor` times the trailing 28-day mean.",
+)
+def case_volume_anomaly(warehouse: Warehouse, monitoring: Monitoring) -> dg.AssetCheckResult:
+    with warehouse.connect() as conn:
+        days = conn.sql(
+            """
+            WITH span AS (SELECT min(collected_date) AS first_day FROM marts.lab_results),
+            daily AS (
+                SELECT case_date AS day, count(*) FILTER (WHERE new_case) AS new_cases
+                FROM marts.abnormal_enzyme_cases_daily GROUP BY ALL
+            ),
+            scored AS (
+                SELECT d.day, d.new_cases,
+                    (SELECT coalesce(sum(t.new_cases), 0) FROM daily t
+                     WHERE t.day >= d.day - 28 AND t.day < d.day) / 28.0 AS trailing_mean
+                FROM daily d, span
+                WHERE d.day - span.first_day >= 28  -- a full trailing window of data
+            )
+            SELECT day, new_cases, round(trailing_mean, 2) AS trailing_mean
+            FROM scored
+            WHERE new_cases >= $min_cases AND new_cases > $factor * trailing_mean
+            ORDER BY day
+            """,
+            params={
+                "min_cases": monitoring.case_volume_min_new_cases,
+                "factor": monitoring.case_volume_factor,
+            },
+        ).pl()
+    return dg.AssetCheckResult(
+        passed=days.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "anomalous_days": days.height,
+            "days": _table(days),
+            "factor": monitoring.case_volume_factor,
+            "min_new_cases": monitoring.case_volume_min_new_cases,
+        },
+    )

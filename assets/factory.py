@@ -10,7 +10,7 @@ import dagster as dg
 import pandera.polars as pa
 
 from assets.checks import column_schema, schema_valid, schema_valid_spec
-from assets.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window
+from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, daily_partitions, single_run, window
 from assets.tables import read_table, read_window, replace_table, replace_window, sql
 from pipelines.resources import Warehouse
 
@@ -42,6 +42,7 @@ def sql_table_asset(
         partitions_def=daily_partitions if partitioned else None,
         backfill_policy=single_run if partitioned else None,
         pool=WAREHOUSE_POOL,
+        freshness_policy=MART_FRESHNESS if schema == "marts" else None,
         metadata={"table": table, "sql": f"assets/sql/{name}.sql"},
     )
     def _build(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:

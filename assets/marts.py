@@ -60,6 +60,7 @@ daily_summary = sql_table_asset(
     model=DailySummary,
     deps=[lab_results, abnormal_enzyme_cases_daily],
     date_column="summary_date",
+    params=lambda: {"first_day": FIRST_DAY, "last_day": last_day()},
 )
 
 edish = sql_table_asset(key=["marts", "edish"], model=Edish, deps=[lab_results])

@@ -16,6 +16,11 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY.isoformat()
 # One run can cover a whole range of days: each asset deletes its window and inserts it again.
 single_run = dg.BackfillPolicy.single_run()
 
+# The daily schedule refreshes the marts every 24 hours: warn when one is 30 hours old, fail at 48.
+MART_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=48), warn_window=timedelta(hours=30)
+)
+
 # Writers to the internal DuckDB file take turns (DuckDB allows one writing process per file).
 WAREHOUSE_POOL = "hepwatch_warehouse"
 

@@ -21,7 +21,7 @@ from assets.marts import (
     monitoring_gaps,
     quarantine,
 )
-from assets.partitions import WAREHOUSE_POOL
+from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL
 from pipelines.resources import Warehouse
 from schemas.marts import (
     AbnormalEnzymeCasesDaily,
@@ -65,6 +65,7 @@ def _literal(text: str) -> str:
         monitoring_gaps,
     ],
     pool=WAREHOUSE_POOL,
+    freshness_policy=MART_FRESHNESS,
 )
 def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """WAREHOUSE/analytics.duckdb: schema `marts`, no direct identifiers, every table and column commented."""

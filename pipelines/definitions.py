@@ -3,7 +3,8 @@
 import dagster as dg
 
 from assets import feed_checks, ingest, mart_checks, marts, publish, staging
-from pipelines.jobs import build_days_job, ingest_job
+from pipelines.automation import daily_refresh, feed_file_sensor
+from pipelines.jobs import build_days_job, ingest_job, refresh_job
 from pipelines.resources import default_resources
 
 
@@ -12,6 +13,8 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules([ingest, staging, marts, publish]),
         asset_checks=dg.load_asset_checks_from_modules([mart_checks, feed_checks]),
-        jobs=[ingest_job, build_days_job],
+        jobs=[ingest_job, build_days_job, refresh_job],
+        sensors=[feed_file_sensor],
+        schedules=[daily_refresh],
         resources=default_resources(),
     )

@@ -1,4 +1,5 @@
-"""Jobs: read new feed files (`ingest_feeds`), then build and publish a range of days (`build_days`)."""
+"""Jobs: read new feed files (`ingest_feeds`), build and publish a range of days (`build_days`), or both in
+one run (`refresh`, what the sensor and the schedule launch)."""
 
 import dagster as dg
 
@@ -14,4 +15,10 @@ build_days_job = dg.define_asset_job(
     "build_days",
     selection=dg.AssetSelection.all() - INGEST,
     description="Rebuild staged tables and marts for a range of days, then publish analytics.duckdb.",
+)
+
+refresh_job = dg.define_asset_job(
+    "refresh",
+    selection=dg.AssetSelection.all(),
+    description="Read new feed files, rebuild the staged tables and marts of a range of days, publish.",
 )

@@ -13,6 +13,7 @@ from assets.tables import replace_table, replace_window, run_script, sql
 from hepwatch.warehouse import WarehousePaths, insert_frame, prepare
 
 D0 = date(2026, 6, 1)
+LOINC = {"ALT": "1742-6", "AST": "1920-8", "ALP": "6768-6", "GGT": "2324-2", "TBIL": "1975-2"}
 
 
 def day(offset: int) -> date:
@@ -63,6 +64,20 @@ def add_results(conn: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, str,
     )
     insert_frame(conn, "marts.lab_results", frame)
     insert_frame(conn, "staging.liver_observations", frame)
+    landed = conn.execute("SELECT count(*) FROM landing.lab_observations").fetchall()[0][0]
+    insert_frame(
+        conn,
+        "landing.lab_observations",
+        frame.select("patient_key", "collected_at", "collected_date", "value", "unit", "result_status")
+        .with_row_index("obx_index", offset=landed)
+        .with_columns(
+            arrival_seq=pl.col("obx_index").cast(pl.Int64),
+            observation_key=pl.col("obx_index").cast(pl.Utf8),
+            control_id=pl.lit("C"),
+            code=pl.Series([LOINC[a] for _, _, a, _ in rows]),
+            code_system=pl.lit("LN"),
+        ),
+    )
 
 
 def add_doses(conn: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, str, float]]) -> None:
@@ -89,6 +104,9 @@ def build(conn: duckdb.DuckDBPyConnection, first: int = -400, last: int = 400) -
         conn, "marts.abnormal_enzyme_cases_daily", sql("abnormal_enzyme_cases_daily"), "case_date",
         day(first), day(last),
     )  # fmt: skip
-    replace_window(conn, "marts.daily_summary", sql("daily_summary"), "summary_date", day(first), day(last))
+    replace_window(
+        conn, "marts.daily_summary", sql("daily_summary"), "summary_date", day(first), day(last),
+        first_day=date(2020, 1, 1), last_day=date(2030, 1, 1),
+    )  # fmt: skip
     replace_table(conn, "marts.edish", sql("edish"))
     replace_table(conn, "marts.monitoring_gaps", sql("monitoring_gaps"))

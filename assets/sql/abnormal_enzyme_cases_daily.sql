@@ -8,7 +8,7 @@ WITH day_peaks AS (
         collected_date AS day,
         analyte,
         max(x_uln) AS x_uln,
-        arg_max(value, x_uln) AS value
+        arg_max(value, row(x_uln, value)) AS value  -- ties on x ULN: the higher value, deterministically
     FROM marts.lab_results
     WHERE analyte IN ('ALT', 'AST', 'ALP', 'GGT', 'TBIL')
         AND collected_date >= CAST($start AS DATE) - CAST(threshold('new_case_lookback_days') AS INTEGER)

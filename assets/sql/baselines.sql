@@ -13,9 +13,10 @@ SELECT
     o.analyte,
     f.first_kratom_date,
     max(o.collected_date) AS baseline_date,
-    arg_max(o.value, o.collected_at) AS baseline_value,
-    arg_max(o.x_uln, o.collected_at) AS baseline_x_uln,
-    arg_max(o.x_uln, o.collected_at) > 1.0 AS baseline_abnormal
+    -- the last result; two at the same time: the higher, so that re-runs always pick the same one
+    arg_max(o.value, row(o.collected_at, o.x_uln, o.value)) AS baseline_value,
+    arg_max(o.x_uln, row(o.collected_at, o.x_uln, o.value)) AS baseline_x_uln,
+    arg_max(o.x_uln, row(o.collected_at, o.x_uln, o.value)) > 1.0 AS baseline_abnormal
 FROM first_dose AS f
 JOIN staging.liver_observations AS o
     ON o.patient_key = f.patient_key

@@ -1,7 +1,10 @@
 -- marts.daily_summary: one row per day in [$start, $end) that lies between the first and the last
--- collection date in the data (contract section 4).
+-- collection date in the data (contract section 4). The span is read from every liver-panel observation
+-- landed, not from the marts, so a partition's rows never depend on which other partitions are built yet.
 WITH span AS (
-    SELECT min(collected_date) AS first_day, max(collected_date) AS last_day FROM marts.lab_results
+    SELECT min(collected_date) AS first_day, max(collected_date) AS last_day
+    FROM staging.mapped_observations
+    WHERE analyte IS NOT NULL AND collected_date BETWEEN $first_day AND $last_day
 ),
 days AS (
     SELECT CAST(d AS DATE) AS summary_date
@@ -10,6 +13,7 @@ days AS (
         CAST(least(span.last_day, CAST($end AS DATE) - 1) AS TIMESTAMP),
         INTERVAL 1 DAY
     ) AS g(d)
+    WHERE span.first_day IS NOT NULL
 ),
 tested AS (
     SELECT collected_date AS summary_date, count(*) AS results, count(DISTINCT patient_key) AS patients_tested

@@ -1,0 +1,111 @@
+"""The feed sensor and the daily schedule: what runs without anyone pressing a button.
+
+The sensor never opens the warehouse: DuckDB lets one process write a file, and even a read-only reader in
+another process (the daemon) would block the run that writes. It decides from the feed files alone.
+"""
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+from assets.partitions import FIRST_DAY, last_day
+from hepwatch.dosing import read_dosing_csv
+from hepwatch.hl7.oru import read_lab_bytes
+from hepwatch.ingest.feed_files import FEED_KINDS, discover, read_version
+from pipelines.jobs import refresh_job
+from pipelines.resources import Feeds
+
+# Results and doses look back 30 days (Hy's law window, new-case rule, exposure tail): a result dated d
+# changes the marts of d to d + 30.
+WINDOW_DAYS = 30
+SETTLE_SECONDS = float(os.environ.get("HEPWATCH_SENSOR_SETTLE_SECONDS", "30"))
+
+
+def clinical_dates(kind: str, data: bytes) -> set[date]:
+    """The collection dates (labs) or dose dates (dosing) a file version holds."""
+    if kind == "labs":
+        read = read_lab_bytes(data)
+        return {
+            stamp.date()
+            for obs in read.observations
+            if (stamp := obs.collected_at or obs.observed_at) is not None
+        }
+    records = read_dosing_csv(data, "sensor").records
+    return set(records["dose_date"].to_list()) if records.height else set()
+
+
+def day_ranges(days: set[date], window_days: int = WINDOW_DAYS) -> list[tuple[date, date]]:
+    """Merge [d, d + window] for each day into disjoint ranges, within the partitions that exist."""
+    latest = last_day() - timedelta(days=1)
+    spans = sorted(
+        (max(d, FIRST_DAY), min(d + timedelta(days=window_days), latest))
+        for d in days
+        if FIRST_DAY <= d <= latest
+    )
+    merged: list[tuple[date, date]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+@dg.sensor(
+    job=refresh_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches the feeds directory. A new or changed file that has stopped changing for "
+    "HEPWATCH_SENSOR_SETTLE_SECONDS (30) is read once per version: one `refresh` run per range of days its "
+    "contents touch, each day extended by the 30 days whose windows include it.",
+)
+def feed_file_sensor(
+    context: dg.SensorEvaluationContext, feeds: Feeds
+) -> Iterator[dg.RunRequest | dg.SkipReason]:
+    cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    now = time.time()
+    requested = settling = 0
+    for kind in FEED_KINDS:
+        for feed_file in discover(feeds.path, kind):
+            if now - feed_file.path.stat().st_mtime < SETTLE_SECONDS:
+                settling += 1  # still being written, perhaps: look again next tick
+                continue
+            version = read_version(feed_file)
+            if version.data is None or cursor.get(feed_file.relative) == version.sha256:
+                continue
+            for start, end in day_ranges(clinical_dates(kind, version.data)):
+                requested += 1
+                yield dg.RunRequest(
+                    run_key=f"{feed_file.relative}@{version.sha256[:16]}:{start}",
+                    tags={
+                        "dagster/asset_partition_range_start": start.isoformat(),
+                        "dagster/asset_partition_range_end": end.isoformat(),
+                        "hepwatch/feed_file": feed_file.relative,
+                    },
+                )
+            cursor[feed_file.relative] = version.sha256
+    context.update_cursor(json.dumps(cursor, sort_keys=True))
+    if not requested:
+        yield dg.SkipReason(
+            f"no new feed file versions ({settling} file(s) still settling)"
+            if settling
+            else "no new feed files"
+        )
+
+
+@dg.schedule(
+    job=refresh_job,
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every day at 06:00 UTC: read any new feed files, rebuild yesterday's partitions and the "
+    "unpartitioned marts, publish analytics.duckdb.",
+)
+def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    scheduled = context.scheduled_execution_time or datetime.now()
+    yesterday = (scheduled - timedelta(days=1)).date().isoformat()
+    return dg.RunRequest(run_key=f"daily-{yesterday}", partition_key=yesterday)

@@ -74,6 +74,9 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
     counts: dict[str, int] = {}
     try:
         with warehouse.connect() as conn:
+            # Holding the warehouse connection, no other publish runs: temp files left by a killed one can go.
+            for leftover in paths.root.glob(".analytics-*.duckdb.tmp*"):
+                leftover.unlink(missing_ok=True)
             conn.execute(f"ATTACH '{staging_file}' AS publish")
             conn.execute("CREATE SCHEMA publish.marts")
             for table, (model, order) in PUBLISHED.items():

@@ -47,7 +47,9 @@ def _failure_reason(result) -> str:
 
 def _execute(defs, job_name: str, instance, tags: dict[str, str], verbose: bool):
     job = defs.resolve_job_def(job_name)
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}}
+    # Without --verbose the console stays quiet: the instance's event log keeps every event, and a failure
+    # is reported as one line by the caller.
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}}
     result = job.execute_in_process(instance=instance, tags=tags, run_config=run_config, raise_on_error=False)
     if not result.success:
         raise RunFailed(_failure_reason(result))

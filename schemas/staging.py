@@ -17,30 +17,44 @@ class LiverObservations(pa.DataFrameModel):
     code_text: str = pa.Field(nullable=True, description="OBX-3 text as sent")
     collected_at: pl.Datetime = pa.Field(description="Specimen collection time (OBR-7, else OBX-14)")
     collected_date: pl.Date = pa.Field(description="Collection date as written by the lab")
-    value: float = pa.Field(nullable=True, ge=0, description="Value in the canonical unit")
+    value: float = pa.Field(
+        nullable=True, description="Value in the canonical unit (negative ones quarantined)"
+    )
     unit: str = pa.Field(nullable=True, isin=CANONICAL_UNITS, description="Canonical unit")
     comparator: str = pa.Field(nullable=True, isin=COMPARATORS, description="Comparator of the value")
     uln: float = pa.Field(nullable=True, gt=0, description="Upper limit of normal, canonical unit")
     uln_source: str = pa.Field(
         nullable=True, isin=["range", "default"], description="Where the ULN came from"
     )
-    x_uln: float = pa.Field(nullable=True, ge=0, description="value / uln")
+    x_uln: float = pa.Field(nullable=True, description="value / uln")
     abnormal_flags: str = pa.Field(nullable=True, description="OBX-8 as sent")
     result_status: str = pa.Field(isin=["F", "C", "U"], description="OBX-11 of the current version")
     sending_facility: str = pa.Field(nullable=True, description="MSH-4")
     control_id: str = pa.Field(description="MSH-10 of the message carrying the current version")
     quarantine_reason: str = pa.Field(
         nullable=True,
-        isin=["unmapped_liver_code", "multiple_values", "missing_value", "non_numeric_value", "unknown_unit"],
+        isin=[
+            "unmapped_liver_code",
+            "multiple_values",
+            "missing_value",
+            "non_numeric_value",
+            "negative_value",
+            "unknown_unit",
+        ],
         description="Why the observation is held back; NULL for a result",
     )
 
     @pa.dataframe_check
     def results_are_complete(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """A result (no quarantine reason) has an analyte, a value and a unit."""
+        """A result (no quarantine reason) has an analyte, a value >= 0 and a unit."""
         return data.lazyframe.select(
             pl.col("quarantine_reason").is_not_null()
-            | (pl.col("analyte").is_not_null() & pl.col("value").is_not_null() & pl.col("unit").is_not_null())
+            | (
+                pl.col("analyte").is_not_null()
+                & (pl.col("value") >= 0)
+                & pl.col("unit").is_not_null()
+                & (pl.col("x_uln").is_null() | (pl.col("x_uln") >= 0))
+            )
         )
 
 

@@ -74,6 +74,7 @@ SELECT
         WHEN analyte IS NULL THEN 'unmapped_liver_code'
         WHEN value_repeats > 1 THEN 'multiple_values'
         WHEN value_problem IS NOT NULL THEN value_problem
+        WHEN value < 0 THEN 'negative_value'  -- no liver-panel quantity is below zero
         WHEN factor IS NULL THEN 'unknown_unit'
     END AS quarantine_reason
 FROM converted

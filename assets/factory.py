@@ -5,14 +5,19 @@ blocking `schema_valid` check, returned with the materialization.
 """
 
 from collections.abc import Callable, Sequence
+from datetime import date
 
 import dagster as dg
+import duckdb
 import pandera.polars as pa
 
 from assets.checks import column_schema, schema_valid, schema_valid_spec
 from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, daily_partitions, single_run, window
 from assets.tables import read_table, read_window, replace_table, replace_window, sql
-from pipelines.resources import Warehouse
+from pipelines.resources import Feeds, Monitoring, Warehouse
+
+# A check computed with the rows of the run's window: (connection, feeds, monitoring, start, end) -> result.
+WindowCheck = Callable[[duckdb.DuckDBPyConnection, Feeds, Monitoring, date, date], dg.AssetCheckResult]
 
 
 def sql_table_asset(
@@ -22,6 +27,7 @@ def sql_table_asset(
     deps: Sequence[dg.AssetDep | dg.AssetsDefinition],
     date_column: str | None = None,
     params: Callable[[], dict[str, object]] = dict,
+    window_checks: Sequence[tuple[dg.AssetCheckSpec, WindowCheck]] = (),
 ) -> dg.AssetsDefinition:
     """An asset that builds table `<key[0]>.<key[1]>` from `assets/sql/<key[1]>.sql`.
 
@@ -38,28 +44,32 @@ def sql_table_asset(
         group_name=schema,
         kinds={"duckdb", "sql"},
         deps=list(deps),
-        check_specs=[schema_valid_spec(key)],
+        check_specs=[schema_valid_spec(key), *(spec for spec, _ in window_checks)],
         partitions_def=daily_partitions if partitioned else None,
         backfill_policy=single_run if partitioned else None,
         pool=WAREHOUSE_POOL,
         freshness_policy=MART_FRESHNESS if schema == "marts" else None,
         metadata={"table": table, "sql": f"assets/sql/{name}.sql"},
     )
-    def _build(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _build(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, feeds: Feeds, monitoring: Monitoring
+    ) -> dg.MaterializeResult:
         query = sql(name)
+        extra: list[dg.AssetCheckResult] = []
         with warehouse.connect() as conn:
             if date_column is not None:
                 start, end = window(context)
                 rows = replace_window(conn, table, query, date_column, start, end, **params())
                 frame = read_window(conn, table, date_column, start, end)
                 context.log.info(f"{table}: {rows} rows for {start} to {end} (exclusive)")
+                extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
             else:
                 rows = replace_table(conn, table, query, **params())
                 frame = read_table(conn, table)
                 context.log.info(f"{table}: {rows} rows")
         return dg.MaterializeResult(
             metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(model)},
-            check_results=[schema_valid(model, frame)],
+            check_results=[schema_valid(model, frame), *extra],
         )
 
     return _build

@@ -2,6 +2,7 @@
 
 from assets.factory import sql_table_asset
 from assets.ingest import dosing_feed, lab_feed, reference_tables
+from assets.parser_agreement import parser_agreement, parser_agreement_spec
 from schemas.staging import Baselines, DosingRecords, ExposureEpisodes, LiverObservations
 
 liver_observations = sql_table_asset(
@@ -9,6 +10,7 @@ liver_observations = sql_table_asset(
     model=LiverObservations,
     deps=[lab_feed, reference_tables],
     date_column="collected_date",
+    window_checks=[(parser_agreement_spec(["staging", "liver_observations"]), parser_agreement)],
 )
 
 dosing_records = sql_table_asset(

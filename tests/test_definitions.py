@@ -5,7 +5,7 @@ import polars as pl
 
 from assets.checks import SCHEMA_VALID, column_schema, schema_valid
 from pipelines.definitions import defs
-from pipelines.resources import Feeds, Warehouse
+from pipelines.resources import Feeds, Monitoring, Warehouse
 from schemas.marts import LabResults
 
 EXPECTED_ASSETS = {
@@ -114,6 +114,7 @@ def test_materialize_reports_row_count_and_column_schema_on_every_asset(tmp_path
         resources={
             "feeds": Feeds(directory=str(feeds)),
             "warehouse": Warehouse(directory=str(tmp_path / "warehouse")),
+            "monitoring": Monitoring(),
         },
         tags={
             "dagster/asset_partition_range_start": "2026-06-01",

@@ -145,3 +145,33 @@ def test_case_volume_anomaly(tmp_path):
     assert "2026-07-11" in result.metadata["days"].value  # day 40
     # 6 is below a minimum of 7 new cases: no anomaly.
     assert case_volume_anomaly(warehouse=warehouse, monitoring=Monitoring(case_volume_min_new_cases=7)).passed
+
+
+def test_parser_agreement_passes_on_real_messages_and_fails_with_both_readings(tmp_path, monkeypatch):
+    from datetime import date
+
+    import hepwatch.hl7.encoding
+    from assets.parser_agreement import parser_agreement
+    from pipelines.resources import Feeds
+
+    feeds = write_feeds(tmp_path / "feeds")
+    (feeds / "labs" / "northlab" / "2026-06-02.hl7").write_text(
+        oru("N-40", [obx(1, ALT, "see\\S\\note")], mrn="MRN\\T\\40", placer="P40", filler="F40",
+            collected="20260602080000")
+    )  # fmt: skip
+    run(str(feeds), str(tmp_path / "warehouse"))
+    warehouse = Warehouse(directory=str(tmp_path / "warehouse"))
+    window = (date(2026, 6, 1), date(2026, 6, 6))
+    with warehouse.connect() as conn:
+        agreed = parser_agreement(conn, Feeds(directory=str(feeds)), Monitoring(), *window)
+    # The messages carrying current staged versions: N-2 (06-01, it replaced N-1), N-40, E-1 and N-6.
+    assert agreed.passed and agreed.metadata["messages_compared"].value == 4
+    # A reader that stops decoding escapes disagrees with hl7apy on OBX-5 and PID-3 of message N-40.
+    monkeypatch.setattr(hepwatch.hl7.encoding.Unescaper, "__call__", lambda self, value: value)
+    with warehouse.connect() as conn:
+        broken = parser_agreement(conn, Feeds(directory=str(feeds)), Monitoring(), *window)
+    assert not broken.passed and broken.severity == dg.AssetCheckSeverity.ERROR
+    shown = broken.metadata["first_disagreements"].value
+    assert "| N-40 | OBX[1]-5 | see\\S\\note => non_numeric_value | see^note => non_numeric_value |" in shown
+    assert "| N-40 | PID[1]-3 | (identifier, not shown) | (identifier, not shown) |" in shown
+    assert "MRN" not in shown

@@ -103,6 +103,24 @@ class _Fields:
         return "~".join(r for r in reps if r) if any(reps) else ""
 
 
+def _without_outer_empties(components: list[str]) -> list[str]:
+    """Drop empty components at both ends (`^182` is 182), keeping a literal `^` inside a value."""
+    start, end = 0, len(components)
+    while start < end and not components[start].strip():
+        start += 1
+    while end > start and not components[end - 1].strip():
+        end -= 1
+    return components[start:end]
+
+
+def _has_text(fx: _Fields, repetition: str) -> bool:
+    """A repetition carries a value only if some component or subcomponent has text (`56~^` has one)."""
+    enc = fx.enc
+    return any(
+        part.strip() for comp in repetition.split(enc.component) for part in comp.split(enc.subcomponent)
+    )
+
+
 def _get(fields: list[str], n: int) -> str:
     return fields[n] if n < len(fields) else ""
 
@@ -225,8 +243,8 @@ def _observation(
         alt_text=_get(code, 4).strip(),
         alt_system=_get(code, 5).strip(),
         sub_id=fx.first(_get(obx, 4)),
-        value_text="^".join(value_components).strip("^"),
-        value_repeats=len([r for r in value_field.split(fx.enc.repetition) if r]),
+        value_text="^".join(_without_outer_empties(value_components)),
+        value_repeats=sum(1 for rep in value_field.split(fx.enc.repetition) if _has_text(fx, rep)),
         value=numeric.value,
         comparator=numeric.comparator,
         value_problem=numeric.problem,

@@ -13,6 +13,7 @@ from schemas.marts import (
     Edish,
     FeedFiles,
     LabResults,
+    LiverInjuryEpisodes,
     MonitoringGaps,
     Quarantine,
 )
@@ -69,4 +70,10 @@ monitoring_gaps = sql_table_asset(
     key=["marts", "monitoring_gaps"],
     model=MonitoringGaps,
     deps=[lab_results, exposure_episodes, dosing_records],
+)
+
+liver_injury_episodes = sql_table_asset(
+    key=["marts", "liver_injury_episodes"],
+    model=LiverInjuryEpisodes,
+    deps=[abnormal_enzyme_cases_daily, lab_results, exposure_episodes, dosing_records],
 )

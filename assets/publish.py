@@ -18,6 +18,7 @@ from assets.marts import (
     edish,
     feed_files,
     lab_results,
+    liver_injury_episodes,
     monitoring_gaps,
     quarantine,
 )
@@ -30,6 +31,7 @@ from schemas.marts import (
     Edish,
     FeedFiles,
     LabResults,
+    LiverInjuryEpisodes,
     MonitoringGaps,
     Quarantine,
 )
@@ -39,6 +41,7 @@ PUBLISHED: dict[str, tuple[type[pa.DataFrameModel], str]] = {
     "daily_summary": (DailySummary, "summary_date"),
     "edish": (Edish, "patient_key"),
     "monitoring_gaps": (MonitoringGaps, "patient_key"),
+    "liver_injury_episodes": (LiverInjuryEpisodes, "patient_key, episode_no"),
     "lab_results": (LabResults, "collected_at, patient_key, analyte, value"),
     "dosing_daily": (DosingDaily, "dose_date, patient_key, substance"),
     "feed_files": (FeedFiles, "file"),
@@ -63,6 +66,7 @@ def _literal(text: str) -> str:
         daily_summary,
         edish,
         monitoring_gaps,
+        liver_injury_episodes,
     ],
     pool=WAREHOUSE_POOL,
     freshness_policy=MART_FRESHNESS,

@@ -246,3 +246,66 @@ class MonitoringGaps(pa.DataFrameModel):
     due_date: pl.Date = pa.Field(description="When the next ALT or AST was due")
     days_overdue: pl.Int32 = pa.Field(gt=0, description="as_of_date minus due_date")
     reason: str = pa.Field(isin=["no_baseline", "overdue"], description="no_baseline or overdue")
+
+
+class LiverInjuryEpisodes(pa.DataFrameModel):
+    """One row per patient and liver injury episode (case days with gaps of at most 30 days): onset, peaks,
+    pattern at onset, latency from kratom start (RUCAM), kratom stopping, dechallenge, resolution, rechallenge."""
+
+    patient_key: str = pa.Field(str_matches=PATIENT_KEY_PATTERN, description=PATIENT_KEY)
+    episode_no: pl.Int32 = pa.Field(ge=1, description="1 for the patient's first injury episode, then 2, ...")
+    onset_date: pl.Date = pa.Field(description="First case day of the episode")
+    last_case_date: pl.Date = pa.Field(description="Last case day of the episode")
+    case_days: pl.Int32 = pa.Field(ge=1, description="Case days in the episode")
+    peak_alt_xuln: float = x_uln("Peak ALT x ULN over the episode's case days")
+    peak_ast_xuln: float = x_uln("Peak AST x ULN over the episode's case days")
+    peak_alp_xuln: float = x_uln("Peak ALP x ULN over the episode's case days")
+    peak_tbil_xuln: float = x_uln("Peak total bilirubin x ULN over the episode's case days")
+    peak_grade: pl.Int32 = pa.Field(ge=0, le=4, description="Highest CTCAE grade over the episode")
+    pattern_at_onset: str = pa.Field(
+        nullable=True,
+        isin=["hepatocellular", "mixed", "cholestatic"],
+        description="Injury pattern on the onset day",
+    )
+    r_at_onset: float = pa.Field(nullable=True, ge=0, description="R on the onset day")
+    potential_hys_law: bool = pa.Field(description="Potential Hy's law on any case day of the episode")
+    dili_criteria_met: bool = pa.Field(description="DILI case criteria met on any case day of the episode")
+    kratom_start: pl.Date = pa.Field(
+        nullable=True,
+        description="First dose of the kratom exposure episode the onset falls in; NULL if none",
+    )
+    latency_days: pl.Int32 = pa.Field(nullable=True, ge=0, description="onset_date minus kratom_start")
+    rucam_latency_band: str = pa.Field(
+        nullable=True,
+        isin=["under_5_days", "5_to_90_days", "over_90_days"],
+        description="RUCAM latency band; 5 to 90 days after start is compatible",
+    )
+    rucam_latency_points: pl.Int32 = pa.Field(
+        nullable=True, description="RUCAM points for latency: +2 for 5 to 90 days (domain.md gives no others)"
+    )
+    kratom_last_dose_date: pl.Date = pa.Field(nullable=True, description="Last dose of that exposure episode")
+    kratom_stopped: str = pa.Field(
+        nullable=True,
+        isin=["before_onset", "during_injury", "after_injury", "not_stopped"],
+        description="When kratom stopped relative to the injury; not_stopped when exposure continues",
+    )
+    alt_halved_8d: bool = pa.Field(
+        nullable=True, description="Dechallenge: ALT fell below half its post-stop peak within 8 days"
+    )
+    alt_halved_30d: bool = pa.Field(
+        nullable=True, description="Dechallenge: ALT fell below half its post-stop peak within 30 days"
+    )
+    alp_or_tbil_halved_180d: bool = pa.Field(
+        nullable=True,
+        description="Dechallenge: ALP or TBIL fell below half its post-stop peak within 180 days",
+    )
+    resolution_date: pl.Date = pa.Field(
+        nullable=True,
+        description="First day after the episode with every measured enzyme and TBIL at or below ULN",
+    )
+    rechallenge: bool = pa.Field(
+        description="The episode began within 90 days of restarting kratom after an earlier episode's dechallenge"
+    )
+
+    class Config:
+        unique = ("patient_key", "episode_no")

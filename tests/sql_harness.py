@@ -110,3 +110,4 @@ def build(conn: duckdb.DuckDBPyConnection, first: int = -400, last: int = 400) -
     )  # fmt: skip
     replace_table(conn, "marts.edish", sql("edish"))
     replace_table(conn, "marts.monitoring_gaps", sql("monitoring_gaps"))
+    replace_table(conn, "marts.liver_injury_episodes", sql("liver_injury_episodes"))

@@ -29,6 +29,12 @@ EXPECTED_ASSETS = {
     "marts/daily_summary": {"marts/lab_results", "marts/abnormal_enzyme_cases_daily"},
     "marts/edish": {"marts/lab_results"},
     "marts/monitoring_gaps": {"marts/lab_results", "staging/exposure_episodes", "staging/dosing_records"},
+    "marts/liver_injury_episodes": {
+        "marts/abnormal_enzyme_cases_daily",
+        "marts/lab_results",
+        "staging/exposure_episodes",
+        "staging/dosing_records",
+    },
     "published/analytics_database": {
         "marts/lab_results",
         "marts/dosing_daily",
@@ -38,6 +44,7 @@ EXPECTED_ASSETS = {
         "marts/daily_summary",
         "marts/edish",
         "marts/monitoring_gaps",
+        "marts/liver_injury_episodes",
     },
 }
 

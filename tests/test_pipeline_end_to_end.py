@@ -281,7 +281,7 @@ def test_rerun_over_unchanged_feeds_changes_nothing(built, tmp_path):
     copy = tmp_path / "warehouse"
     shutil.copytree(warehouse, copy)
     before = published_tables(copy)
-    assert len(before) == 8
+    assert len(before) == 9
     run(str(feeds), str(copy))
     assert published_tables(copy) == before
     assert query(copy, "SELECT sum(messages) FROM marts.feed_files") == [(1 + 2 + 4 + 1 + 6,)]
@@ -303,7 +303,10 @@ def test_a_late_result_changes_its_day_and_the_days_whose_windows_hold_it_and_no
     run(str(feeds_copy), str(warehouse_copy))
     after = published_tables(warehouse_copy)
     changed = {t for t in before if before[t] != after[t]}
-    assert changed == {"lab_results", "abnormal_enzyme_cases_daily", "daily_summary", "feed_files"}
+    # ... and MRN003's injury episode now starts on 06-03 instead of 06-05
+    assert changed == {
+        "lab_results", "abnormal_enzyme_cases_daily", "daily_summary", "feed_files", "liver_injury_episodes",
+    }  # fmt: skip
     added = set(after["lab_results"]) - set(before["lab_results"])
     assert [(r[1], r[5], r[6]) for r in added] == [("ALT", date(2026, 6, 3), 120.0)]
     assert set(before["lab_results"]) <= set(after["lab_results"])

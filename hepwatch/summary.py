@@ -84,5 +84,6 @@ def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
     lines += [
         f"  marts:       {paths.analytics}  (duckdb -readonly {paths.analytics})",
         f"  quarantine:  marts.quarantine there; raw payloads in {paths.restricted} (restricted, 0600)",
+        f"  report:      {paths.reports / 'latest.html'}  (one per day in {paths.reports})",
     ]
     return "\n".join(lines)

@@ -35,6 +35,16 @@ EXPECTED_ASSETS = {
         "staging/exposure_episodes",
         "staging/dosing_records",
     },
+    "reports/daily_report": {
+        "marts/lab_results",
+        "marts/abnormal_enzyme_cases_daily",
+        "marts/daily_summary",
+        "marts/edish",
+        "marts/monitoring_gaps",
+        "marts/liver_injury_episodes",
+        "marts/feed_files",
+        "marts/quarantine",
+    },
     "published/analytics_database": {
         "marts/lab_results",
         "marts/dosing_daily",

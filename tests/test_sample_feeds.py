@@ -125,3 +125,81 @@ def test_checks_on_the_sample_flag_only_the_planted_unmapped_codes(sample):
     assert manifest["messages"]["observations"]["liver_defects_in_accepted_messages"]["unmapped_code"] > 0
     failing = {key: status for key, status in figures["checks"].items() if status != "passed"}
     assert failing == {("staging/liver_observations", "unmapped_liver_codes"): "warn"}
+
+
+def test_daily_report_shows_the_marts_numbers(sample):
+    import re
+    from html.parser import HTMLParser
+
+    warehouse, _, manifest = sample
+    html = (warehouse / "reports" / "latest.html").read_text()
+
+    class Metrics(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.metrics: dict[str, str] = {}
+            self.patients: list[str] = []
+            self._open: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            attributes = dict(attrs)
+            self._open = attributes.get("data-metric")
+            if "data-patient" in attributes:
+                self.patients.append(attributes["data-patient"])
+
+        def handle_data(self, data):
+            if self._open:
+                self.metrics[self._open] = data
+                self._open = None
+
+    parsed = Metrics()
+    parsed.feed(html)
+    with analytics(warehouse) as conn:
+        last_day, *summary = conn.execute(
+            "SELECT * FROM marts.daily_summary ORDER BY summary_date DESC LIMIT 1"
+        ).fetchall()[0]
+        held = conn.execute("SELECT kind, reason, count(*) FROM marts.quarantine GROUP BY ALL").fetchall()
+        overdue = {p for (p,) in conn.execute("SELECT patient_key FROM marts.monitoring_gaps").fetchall()}
+    assert f"hepwatch liver-safety report, {last_day}" in html
+    names = ["results", "patients_tested", "case_patients", "new_cases", "grade3plus_patients", "dili_patients",
+             "hys_law_patients"]  # fmt: skip
+    assert {n: int(parsed.metrics[n]) for n in names} == dict(zip(names, summary, strict=True))
+    assert {(k, r): n for k, r, n in held} == {
+        tuple(key.split(":")[1:]): int(value)
+        for key, value in parsed.metrics.items()
+        if key.startswith("quarantine:")
+    }
+    assert overdue <= set(parsed.patients)  # every overdue patient (as of the last day) is listed
+    assert int(parsed.metrics["action_patients"]) == len(parsed.patients)
+    assert not re.search(
+        r"\b\d{8}\b", html.replace(str(last_day).replace("-", ""), "")
+    )  # no MRN-like numbers
+    assert "http" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained: nothing fetched
+    assert html.count("<svg") >= 2  # trend and eDISH at least
+    assert manifest["planted_injuries"]
+
+
+def test_daily_report_renders_for_an_empty_day(sample):
+    from datetime import date
+
+    from hepwatch.report.daily import build_daily_report
+
+    warehouse, _, _ = sample
+    with duckdb.connect(str(warehouse / "hepwatch.duckdb"), read_only=True) as conn:
+        report = build_daily_report(conn, date(2026, 10, 15))
+    assert report.headline == dict.fromkeys(report.headline, 0)
+    assert report.actions == {} and "None." in report.html
+
+
+def test_planted_injuries_sit_where_they_belong_on_edish(sample):
+    warehouse, _, manifest = sample
+    with duckdb.connect(str(warehouse / "phi.duckdb"), read_only=True) as phi:
+        keys = {(a, p): k for k, a, p in phi.execute("SELECT * FROM patient_map").fetchall()}
+    with analytics(warehouse) as conn:
+        quadrant = dict(conn.execute("SELECT patient_key, quadrant FROM marts.edish").fetchall())
+    for injury in manifest["planted_injuries"]:
+        where = quadrant[keys[(injury["id_authority"], injury["patient_id"])]]
+        if injury["hys_law"]:
+            assert where == "potential_hys_law", injury
+        if injury["peak_alt_xuln"] >= 3:  # right of the x = 3 line
+            assert where in {"potential_hys_law", "temples_corollary"}, injury

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev docs generate-sample clean
+.PHONY: install demo test lint dev docs fuzz generate-sample clean
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ lint: $(STAMP)  ## ruff (lint and format check) and mypy
 
 dev: $(STAMP)  ## Dagster UI (webserver + daemon) with a persistent instance in .dagster_home/
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev -h 127.0.0.1 -p 3000
+
+fuzz: $(STAMP)  ## fuzz the HL7 reader for FUZZ_SECONDS (default 60) with atheris
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check atheris==3.0.0
+	$(BIN)/python fuzz/fuzz_reader.py --seconds $${FUZZ_SECONDS:-60}
 
 docs: demo  ## regenerate the README's data dictionary and example query outputs from warehouse/
 	$(BIN)/python -m pipelines.docs warehouse

@@ -40,6 +40,8 @@ class LiverObservations(pa.DataFrameModel):
             "non_numeric_value",
             "negative_value",
             "unknown_unit",
+            "shifted_fields",
+            "conflicting_copies",
         ],
         description="Why the observation is held back; NULL for a result",
     )

@@ -496,6 +496,14 @@ def test_empty_value_repetition_is_not_a_value():
     assert compare_with_hl7apy(message) == []
 
 
+def test_blank_trailing_component_of_a_value_is_no_text():
+    # found by this comparison: `0^ ` read as `0` by hepwatch and `0^` by hl7apy's side; both now drop a blank
+    # outer component, and the number is 0 (as `^0` and `>^0^` already were)
+    message = MESSAGE.replace("||see\\S\\note|", "||0^ |")
+    assert compare_with_hl7apy(message) == []
+    assert hepwatch_fields(message)["OBX[2]-5"] == "0 => 0.0"
+
+
 def test_literal_caret_at_the_ends_of_a_value_is_kept():
     # found by this comparison: value_text used to strip an escaped `^` (`\\S\\5`) off a value's ends
     message = MESSAGE.replace("||see\\S\\note|", "||\\S\\5|")

@@ -134,3 +134,16 @@ def test_latin1_file_is_read():
     message = oru("C1", [obx(1, ALT, "30")], name="MÜLLER^JÖRG").encode("latin-1")
     (msg,) = read_lab_bytes(message).messages
     assert msg.outcome == "accepted"
+
+
+def test_text_that_only_starts_like_an_envelope_is_kept_as_stray_text():
+    # Found while writing fuzz/invariants.py: `FTSE ...` used to be skipped as an FTS envelope segment.
+    text = oru("C1", [obx(1, ALT, "30")]) + "FTSE 100 closed higher\rBTS|1\rFTS|1\r"
+    read = read_lab_bytes(text.encode())
+    assert [(m.outcome, m.reason) for m in read.messages] == [("accepted", None), ("quarantined", "not_hl7")]
+    assert read.messages[1].raw == "FTSE 100 closed higher"
+
+
+def test_a_blank_value_repetition_once_decoded_is_not_a_value():
+    (o,) = read_lab_bytes(oru("C1", [obx(1, ALT, "56~\\.br\\")]).encode()).observations
+    assert (o.value, o.value_repeats) == (56.0, 1)

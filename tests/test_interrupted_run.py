@@ -52,6 +52,7 @@ INTERNAL_FILES = {
     "phi.duckdb",
     "hepwatch.duckdb.wal",
     "phi.duckdb.wal",
+    "reports",  # the daily reports (a folder)
 }
 PUBLISH_TEMP = re.compile(r"\.analytics-[0-9a-f]+\.duckdb\.tmp(\.wal)?")
 VOLATILE_COLUMNS = {"feed_files": "first_ingested_at"}  # when a file was read differs between warehouses

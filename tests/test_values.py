@@ -28,6 +28,19 @@ from hepwatch.hl7.values import parse_numeric, parse_timestamp, parse_upper_limi
         ("NM", [""], None, None, "missing_value"),
         ("NM", ["1,5"], None, None, "non_numeric_value"),
         ("TX", ["cancelled"], None, None, "non_numeric_value"),
+        # A number on its own line, then a comment starting with a letter (docs/hl7-reading.md).
+        ("NM", ["54¬ALT <80 IU/L is rarely significant"], 54.0, None, None),  # WinPath's ¬ line break
+        ("NM", ["12.8\nThis result could indicate sepsis."], 12.8, None, None),  # `\.br\` decoded
+        ("NM", ["<5\r\nbelow the limit of detection"], 5.0, "<", None),
+        ("NM", ["54¬"], 54.0, None, None),
+        ("NM", ["54\n60"], None, None, "non_numeric_value"),  # two numbers: which one?
+        ("NM", ["54\n(repeat 60)"], None, None, "non_numeric_value"),  # the comment must start with a letter
+        ("NM", ["54 see comment"], None, None, "non_numeric_value"),  # no line break: not a comment
+        ("NM", ["¬54"], None, None, "non_numeric_value"),
+        ("SN", [">", "54¬comment"], None, None, "non_numeric_value"),  # SN stays strict
+        ("NM", ["54", " "], 54.0, None, None),  # `54^ `: a blank trailing component
+        ("NM", ["54", "x"], None, None, "non_numeric_value"),
+        ("NM", ["1" * 400], None, None, "non_numeric_value"),  # not a finite number
     ],
 )
 def test_parse_numeric(value_type, components, value, comparator, problem):
@@ -55,6 +68,13 @@ def test_parse_numeric(value_type, components, value, comparator, problem):
         ("NEGATIVE", None),
         ("", None),
         ("High Viral Load > or = 850000iU/mL", None),
+        ("<9 mcg/dL:  Acceptable background lead exposure", 9.0),  # a note after the bound
+        ("4.0-11.0 x10^9/L", 11.0),  # a unit with digits is not a second bound
+        ("0-40 (M) 0-35 (F)", None),  # two ranges: which one applies is not hepwatch's to choose
+        ("<40 adult, <30 child", None),
+        ("0-1+", None),  # a semi-quantitative grade, not a number
+        ("56-7", None),  # upper bound below the lower one
+        ("0-" + "9" * 400, None),  # not a finite number
     ],
 )
 def test_parse_upper_limit(reference_range, upper):

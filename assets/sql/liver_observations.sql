@@ -3,12 +3,46 @@
 -- reason it is quarantined.
 --   current version: latest by MSH-7, then arrival, among final (F, C, U, empty) and retracting (X, D, W)
 --     versions; waiting statuses (P, R, S, I, unknown) never replace a final one   (domain.md section 7)
---   analyte: LOINC code, else local code, else name, primary triplet before alternate (domain.md section 1)
+--   analyte: LOINC code, else local code, else name, primary triplet before alternate (domain.md section 1);
+--     OBX-4 when OBX-3 is empty (docs/hl7-reading.md)
 --   ULN: OBX-7 upper bound converted like the value, else the default ULN          (domain.md section 2)
+--   copies: the same observation twice in one message is one observation when the copies agree, and
+--     quarantined (`conflicting_copies`) when they do not                           (docs/hl7-reading.md)
+--   shifted fields: a number in OBX-4, a unit in OBX-5 and a range (or nothing) in OBX-6 is a row whose
+--     fields slid one place left; it is quarantined (`shifted_fields`), never read  (docs/hl7-reading.md)
 WITH touched AS (
     SELECT DISTINCT observation_key
     FROM landing.lab_observations
     WHERE collected_date >= $start AND collected_date < $end
+),
+-- Every liver row of every message that carries a version of a touched observation: copies are judged
+-- within a whole message.
+messages AS (
+    SELECT DISTINCT arrival_seq FROM landing.lab_observations SEMI JOIN touched USING (observation_key)
+),
+in_messages AS (
+    SELECT
+        o.*,
+        -- the observation's identity within its message (ingest.labs.observation_keys without the repeat no.)
+        count(*) OVER copies AS copies,
+        row_number() OVER (copies ORDER BY o.obx_index) AS copy_no,
+        min(o.content) OVER copies IS NOT DISTINCT FROM max(o.content) OVER copies AS copies_agree
+    FROM (
+        SELECT
+            *,
+            concat_ws(
+                chr(31), value_type, value_text, unit, reference_range, abnormal_flags, result_status,
+                CAST(collected_at AS VARCHAR)
+            ) AS content
+        FROM staging.mapped_observations
+        WHERE arrival_seq IN (SELECT arrival_seq FROM messages) AND (analyte IS NOT NULL OR liver_looking)
+    ) AS o
+    WINDOW copies AS (
+        PARTITION BY
+            o.arrival_seq, o.placer_order, o.filler_order, o.code_system, o.code, o.alt_system, o.alt_code,
+            CASE WHEN coalesce(o.code, '') = '' AND coalesce(o.alt_code, '') = '' THEN o.code_text END,
+            o.sub_id
+    )
 ),
 versions AS (
     SELECT
@@ -18,9 +52,9 @@ versions AS (
             WHEN o.result_status IN ('X', 'D', 'W') THEN 'retracted'
             ELSE 'waiting'
         END AS status_class
-    FROM staging.mapped_observations AS o
+    FROM in_messages AS o
     SEMI JOIN touched USING (observation_key)
-    WHERE o.analyte IS NOT NULL OR o.liver_looking
+    WHERE o.copy_no = 1 OR NOT o.copies_agree  -- an agreeing copy is the observation once more
 ),
 current_version AS (
     SELECT *
@@ -40,7 +74,22 @@ converted AS (
         CASE
             WHEN m.range_upper * u.factor IS NOT NULL THEN 'range'
             WHEN d.uln IS NOT NULL THEN 'default'
-        END AS uln_source
+        END AS uln_source,
+        ref_key(concat(m.code, m.code_text, m.alt_code, m.alt_text)) = '' AS identified_by_sub_id,
+        -- OBX-4 a number, OBX-5 a unit, OBX-6 a reference range or empty: OBX-4 is missing from the row
+        regexp_full_match(trim(m.sub_id), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)')
+        AND (
+            unit_key(m.value_text) IN (SELECT unit_key FROM ref.unit_conversions WHERE unit_key <> '')
+            OR regexp_full_match(
+                trim(m.value_text), '[A-Za-zµμ%\[][A-Za-z0-9µμ%^*.\[\]{}]*/[A-Za-z0-9µμ.\[\]{}]+'
+            )
+        )
+        AND (
+            trim(m.unit) = ''
+            OR regexp_full_match(
+                trim(m.unit), '[(\[]?\s*(<|<=|>|>=)?\s*[+-]?[0-9.]+(\s*(-|_|;|to)\s*[+-]?[0-9.]+)?\s*[)\]]?'
+            )
+        ) AS shifted_fields
     FROM current_version AS m
     LEFT JOIN ref.unit_conversions AS u ON u.analyte = m.analyte AND u.unit_key = unit_key(m.unit)
     LEFT JOIN ref.default_uln AS d ON d.analyte = m.analyte
@@ -50,7 +99,7 @@ SELECT
     observation_key,
     patient_key,
     analyte,
-    coalesce(nullif(code, ''), alt_code) AS code,
+    CASE WHEN identified_by_sub_id THEN sub_id ELSE coalesce(nullif(code, ''), alt_code) END AS code,
     CASE WHEN nullif(code, '') IS NULL THEN alt_system ELSE code_system END AS code_system,
     coalesce(nullif(code_text, ''), alt_text) AS code_text,
     collected_at,
@@ -72,7 +121,9 @@ SELECT
     reference_range AS reference_range_as_sent,
     CASE
         WHEN analyte IS NULL THEN 'unmapped_liver_code'
+        WHEN copies > 1 AND NOT copies_agree THEN 'conflicting_copies'
         WHEN value_repeats > 1 THEN 'multiple_values'
+        WHEN value_problem = 'non_numeric_value' AND shifted_fields THEN 'shifted_fields'
         WHEN value_problem IS NOT NULL THEN value_problem
         WHEN value < 0 THEN 'negative_value'  -- no liver-panel quantity is below zero
         WHEN factor IS NULL THEN 'unknown_unit'

@@ -37,19 +37,25 @@ CREATE OR REPLACE MACRO liver_looking(code, code_text, alt_code, alt_text) AS re
 );
 
 -- Every landed observation with its analyte: LOINC code, else local code, else name; the primary triplet
--- of OBX-3 before the alternate one (domain.md section 1).
+-- of OBX-3 before the alternate one (domain.md section 1). Analysers that leave OBX-3 empty and put their test
+-- mnemonic in OBX-4 (`OBX|8|ST||ALT|267|U/L`) are mapped by OBX-4 as a local code, only when OBX-3 holds
+-- no text at all (docs/hl7-reading.md).
 CREATE OR REPLACE VIEW staging.mapped_observations AS
 SELECT
     o.*,
-    coalesce(l1.analyte, l2.analyte, k1.analyte, k2.analyte, t1.analyte, t2.analyte) AS analyte,
-    liver_looking(o.code, o.code_text, o.alt_code, o.alt_text) AS liver_looking
+    coalesce(l1.analyte, l2.analyte, k1.analyte, k2.analyte, t1.analyte, t2.analyte, s1.analyte) AS analyte,
+    liver_looking(o.code, o.code_text, o.alt_code, o.alt_text)
+        OR (ref_key(concat(o.code, o.code_text, o.alt_code, o.alt_text)) = ''
+            AND liver_looking(o.sub_id, '', '', '')) AS liver_looking
 FROM landing.lab_observations AS o
 LEFT JOIN ref.analyte_codes AS l1 ON l1.kind = 'loinc' AND l1.match_key = o.code
 LEFT JOIN ref.analyte_codes AS l2 ON l2.kind = 'loinc' AND l2.match_key = o.alt_code
 LEFT JOIN ref.analyte_codes AS k1 ON k1.kind = 'local' AND k1.match_key = ref_key(o.code)
 LEFT JOIN ref.analyte_codes AS k2 ON k2.kind = 'local' AND k2.match_key = ref_key(o.alt_code)
 LEFT JOIN ref.analyte_codes AS t1 ON t1.kind = 'local' AND t1.match_key = ref_key(o.code_text)
-LEFT JOIN ref.analyte_codes AS t2 ON t2.kind = 'local' AND t2.match_key = ref_key(o.alt_text);
+LEFT JOIN ref.analyte_codes AS t2 ON t2.kind = 'local' AND t2.match_key = ref_key(o.alt_text)
+LEFT JOIN ref.analyte_codes AS s1 ON s1.kind = 'local' AND s1.match_key = ref_key(o.sub_id)
+    AND ref_key(concat(o.code, o.code_text, o.alt_code, o.alt_text)) = '';
 
 -- CTCAE v5.0 grading criteria as data: one row per term, basis (x ULN or x baseline) and grade, with exact
 -- bounds (domain.md section 3; pharmaverse admiral keeps them the same way).

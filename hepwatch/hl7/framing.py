@@ -61,6 +61,14 @@ def _is_segment(line: str, field_separator: str) -> bool:
     )
 
 
+def is_envelope(line: str) -> bool:
+    """A batch envelope segment (FHS, BHS, BTS, FTS): its ID, then the end of the line or a delimiter.
+
+    `FTSE 100 closed higher` is text, not an FTS segment: it stays in a block (quarantined as `not_hl7`).
+    """
+    return line[:3] in ENVELOPE_SEGMENTS and (len(line) == 3 or not (line[3].isalnum() or line[3].isspace()))
+
+
 def split_blocks(text: str) -> list[Block]:
     """Group a file's segment lines into messages and stray blocks, in file order."""
     blocks: list[Block] = []
@@ -81,7 +89,7 @@ def split_blocks(text: str) -> list[Block]:
             current, current_line, in_message = [line], number, True
             field_separator = line[3]
             continue
-        if line[:3] in ENVELOPE_SEGMENTS and _is_segment(line, line[3:4] or "|"):
+        if is_envelope(line):
             flush()
             current, in_message = [], False
             continue

@@ -242,9 +242,9 @@ class _Reader:
         reps = self.repetitions(segment, 5)
         components = self.texts(reps[0] if reps else None) or [""]
         number = parse_numeric(value_type, components)
-        while len(components) > 1 and components[-1] == "":
+        while len(components) > 1 and not components[-1].strip():
             components.pop()
-        while len(components) > 1 and components[0] == "":
+        while len(components) > 1 and not components[0].strip():
             components.pop(0)
         text = "^".join(components)
         count = sum(1 for rep in reps if self.carries_text(rep))

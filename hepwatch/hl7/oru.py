@@ -114,10 +114,13 @@ def _without_outer_empties(components: list[str]) -> list[str]:
 
 
 def _has_text(fx: _Fields, repetition: str) -> bool:
-    """A repetition carries a value only if some component or subcomponent has text (`56~^` has one)."""
+    """A repetition carries a value only if some component or subcomponent has text once decoded (`56~^` and
+    `56~\\.br\\` have one)."""
     enc = fx.enc
     return any(
-        part.strip() for comp in repetition.split(enc.component) for part in comp.split(enc.subcomponent)
+        fx.unescape(part).strip()
+        for comp in repetition.split(enc.component)
+        for part in comp.split(enc.subcomponent)
     )
 
 

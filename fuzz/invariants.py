@@ -1,0 +1,59 @@
+"""What must hold for any bytes given to `read_lab_bytes` (contract section 3: nothing is lost).
+
+Used by the fuzzer (fuzz/fuzz_reader.py) and the property tests (tests/test_reader_properties.py). A broken
+invariant raises AssertionError with a short reason; a crash of the reader is any other exception.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from hepwatch.hl7.framing import decode_feed_bytes, is_envelope, split_blocks, split_segments
+from hepwatch.hl7.oru import FileRead, read_lab_bytes
+
+OUTCOMES = frozenset({"accepted", "ignored", "quarantined"})
+
+
+def check_read(data: bytes, read: FileRead | None = None) -> FileRead:
+    """Read `data` (unless given its reading) and check the ledger's arithmetic; returns the reading."""
+    read = read_lab_bytes(data) if read is None else read
+    text = decode_feed_bytes(data)
+    blocks = split_blocks(text)
+
+    # Every non-blank line that is not a batch envelope is in exactly one block, in file order.
+    lines = [line for line in split_segments(text) if line.strip() and not is_envelope(line)]
+    assert [segment for block in blocks for segment in block.segments] == lines, "a line is in no block"
+
+    # One message record per block, in order; each in exactly one bucket, with a reason unless accepted.
+    assert [m.index for m in read.messages] == list(range(len(blocks))), "blocks and records differ"
+    for message, block in zip(read.messages, blocks, strict=True):
+        assert message.outcome in OUTCOMES, message.outcome
+        assert (message.outcome == "accepted") == (message.reason is None), (message.outcome, message.reason)
+        assert message.raw == block.text, "the raw text kept is not the block's"
+        assert block.is_message or message.reason == "not_hl7", "stray text not quarantined as not_hl7"
+    buckets = Counter(m.outcome for m in read.messages)
+    assert sum(buckets.values()) == len(read.messages)
+
+    # Observations only from accepted messages: one per OBX segment, numbered in order.
+    per_message = Counter(o.message_index for o in read.observations)
+    for message, block in zip(read.messages, blocks, strict=True):
+        obx = sum(1 for s in block.segments[1:] if s[:3] == "OBX") if message.outcome == "accepted" else 0
+        assert per_message[message.index] == message.observations == obx, "OBX count differs"
+    for message_index in per_message:
+        indexes = [o.obx_index for o in read.observations if o.message_index == message_index]
+        assert indexes == list(range(len(indexes))), "OBX numbering has gaps"
+
+    # Numbers are finite; a value and its problem exclude each other; a ULN is above zero.
+    for o in read.observations:
+        assert (o.value is None) == (o.value_problem is not None), (o.value, o.value_problem)
+        assert o.value is None or math.isfinite(o.value), o.value
+        assert o.range_upper is None or (math.isfinite(o.range_upper) and o.range_upper > 0), o.range_upper
+        assert o.comparator in (None, "<", ">", "<=", ">="), o.comparator
+        assert o.value_repeats >= 0
+    return read
+
+
+def check_deterministic(data: bytes) -> None:
+    """Reading the same bytes twice gives the same records."""
+    assert read_lab_bytes(data) == read_lab_bytes(data), "two readings of the same bytes differ"

@@ -64,8 +64,85 @@ def prepare(conn: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> None:
     finally:
         os.umask(old_umask)
     restrict_permissions(paths)
+    if _table_type(conn, "landing", "lab_observations") == "BASE TABLE":
+        _normalise_observations(conn)
     conn.execute(read_sql("warehouse.sql"))
     conn.execute(read_sql("restricted.sql"))
+
+
+def _table_type(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    return fetch_value(
+        conn,
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+        [schema, name],
+    )
+
+
+def _normalise_observations(conn: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse from before issue 5 keeps observations in one wide table: move them, once, into the
+    normalised tables behind the landing.lab_observations view (one transaction: all or nothing)."""
+    conn.execute("BEGIN")
+    conn.execute("ALTER TABLE landing.lab_observations RENAME TO lab_observations_wide")
+    conn.execute(read_sql("warehouse.sql"))
+    insert_observations(conn, "landing.lab_observations_wide")
+    conn.execute("DROP TABLE landing.lab_observations_wide")
+    conn.execute("COMMIT")
+
+
+_DESCRIPTION = (
+    "code, code_text, code_system, alt_code, alt_text, alt_system, sub_id, unit, reference_range, range_upper, "
+    "abnormal_flags, result_status"
+)
+_ORDER = "placer_order, filler_order, report_time, order_status"
+
+
+def _same(left: str, right: str, columns: str) -> str:
+    return " AND ".join(
+        f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in (c.strip() for c in columns.split(","))
+    )
+
+
+def insert_observations(conn: duckdb.DuckDBPyConnection, relation: str | pl.DataFrame) -> None:
+    """Rows with landing.lab_observations' columns (a frame, or the name of a table or view) into the
+    normalised landing tables (landing.lab_obx, lab_orders, lab_descriptions). Ingestion writes those tables
+    directly; this is for migration and for tests that land hand-made observations."""
+    if isinstance(relation, pl.DataFrame):
+        if relation.is_empty():
+            return
+        conn.register("hepwatch_incoming_observations", relation)
+        try:
+            insert_observations(conn, "hepwatch_incoming_observations")
+        finally:
+            conn.unregister("hepwatch_incoming_observations")
+        return
+    conn.execute(
+        f"""
+        INSERT INTO landing.lab_descriptions
+        SELECT (SELECT coalesce(max(description_id), 0) FROM landing.lab_descriptions) + row_number() OVER (), *
+        FROM (SELECT DISTINCT {_DESCRIPTION} FROM {relation} EXCEPT SELECT {_DESCRIPTION} FROM landing.lab_descriptions)
+        """
+    )
+    conn.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE hepwatch_orders AS
+        SELECT (SELECT coalesce(max(order_id), 0) FROM landing.lab_orders) + row_number() OVER () AS order_id, *
+        FROM (SELECT DISTINCT arrival_seq, {_ORDER} FROM {relation})
+        """
+    )
+    conn.execute(f"INSERT INTO landing.lab_orders SELECT order_id, {_ORDER} FROM hepwatch_orders")
+    conn.execute(
+        f"""
+        INSERT INTO landing.lab_obx BY NAME
+        SELECT s.arrival_seq, s.obx_index, s.observation_key, s.patient_key, o.order_id, d.description_id,
+            s.collected_at, s.collected_date, s.value_type, s.value_text, s.value_repeats, s.value, s.comparator,
+            s.value_problem
+        FROM {relation} AS s
+        JOIN hepwatch_orders AS o ON o.arrival_seq = s.arrival_seq AND {_same("o", "s", _ORDER)}
+        JOIN landing.lab_descriptions AS d ON {_same("d", "s", _DESCRIPTION)}
+        """
+    )
+    conn.execute("DROP TABLE hepwatch_orders")
 
 
 @contextmanager

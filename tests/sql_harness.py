@@ -10,7 +10,7 @@ import polars as pl
 
 from assets.ingest import REFERENCE_DIR
 from assets.tables import replace_table, replace_window, run_script, sql
-from hepwatch.warehouse import WarehousePaths, insert_frame, prepare
+from hepwatch.warehouse import WarehousePaths, insert_frame, insert_observations, prepare
 
 D0 = date(2026, 6, 1)
 LOINC = {"ALT": "1742-6", "AST": "1920-8", "ALP": "6768-6", "GGT": "2324-2", "TBIL": "1975-2"}
@@ -65,9 +65,7 @@ def add_results(conn: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, str,
     insert_frame(conn, "marts.lab_results", frame)
     insert_frame(conn, "staging.liver_observations", frame)
     landed = conn.execute("SELECT count(*) FROM landing.lab_observations").fetchall()[0][0]
-    insert_frame(
-        conn,
-        "landing.lab_observations",
+    observations = (
         frame.select("patient_key", "collected_at", "collected_date", "value", "unit", "result_status")
         .with_row_index("obx_index", offset=landed)
         .with_columns(
@@ -76,8 +74,16 @@ def add_results(conn: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, str,
             control_id=pl.lit("C"),
             code=pl.Series([LOINC[a] for _, _, a, _ in rows]),
             code_system=pl.lit("LN"),
-        ),
+        )
     )
+    messages = observations.select(
+        "arrival_seq", "control_id", file=pl.lit("harness.hl7"), sha256=pl.lit(""),
+        message_index=pl.col("arrival_seq").cast(pl.Int32), line=pl.lit(1), outcome=pl.lit("accepted"),
+        observations=pl.lit(1),
+    )  # fmt: skip
+    insert_frame(conn, "landing.lab_messages", messages)
+    empty = conn.sql("SELECT * FROM landing.lab_observations LIMIT 0").pl()
+    insert_observations(conn, pl.concat([empty, observations.drop("control_id")], how="diagonal_relaxed"))
 
 
 def add_doses(conn: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, str, float]]) -> None:

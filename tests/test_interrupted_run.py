@@ -72,7 +72,7 @@ if point == "ingest":
 
     def insert_then_hold(conn, table, frame, *args, **kwargs):
         insert_frame(conn, table, frame, *args, **kwargs)
-        if table == "landing.lab_observations" and frame.height:
+        if table == "landing.lab_obx" and frame.height:
             hold("in the landing transaction of " + new_file)
 
     labs.insert_frame = insert_then_hold

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,11 +67,81 @@ def read_version(feed_file: FeedFile) -> FileVersion:
     return FileVersion(feed_file, data, hashlib.sha256(data).hexdigest())
 
 
+_SCAN_BLOCK = 8 << 20
+_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")  # bytes Python's cp1252 cannot decode
+
+
+@dataclass
+class ScannedFile:
+    """A file version read once, in blocks: its hash, and for a large file what its pieces need to know.
+
+    `data` holds the whole content when the file is at most `keep_up_to` bytes; a larger file is read again,
+    in pieces, by whoever parses it. `encoding` is what `framing.decode_feed_bytes` decodes the whole file
+    as, and `has_cr` whether `framing.split_segments` splits it on CR, so that pieces decode and split alike.
+    """
+
+    file: FeedFile
+    sha256: str
+    size: int
+    data: bytes | None
+    error: str | None = None
+    has_cr: bool = False
+    encoding: str = "utf-8"
+    stamp: tuple[int, int] = (0, 0)  # (size, mtime_ns) when read, to tell whether it changed since
+
+
+def file_stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def scan_file(feed_file: FeedFile, keep_up_to: int) -> ScannedFile:
+    """Hash a file in blocks (memory stays flat whatever its size); keep its bytes if it is small."""
+    try:
+        with feed_file.path.open("rb") as handle:
+            stat = os.fstat(handle.fileno())
+            stamp = (stat.st_size, stat.st_mtime_ns)
+            if stat.st_size <= keep_up_to:
+                data = handle.read()
+                return ScannedFile(feed_file, hashlib.sha256(data).hexdigest(), len(data), data, stamp=stamp)
+            digest = hashlib.sha256()
+            utf8 = codecs.getincrementaldecoder("utf-8")()
+            is_utf8 = True
+            cp1252 = True
+            has_cr = False
+            size = 0
+            while block := handle.read(_SCAN_BLOCK):
+                digest.update(block)
+                size += len(block)
+                has_cr = has_cr or b"\r" in block
+                if block.isascii() and not utf8.getstate()[0]:
+                    continue
+                if is_utf8:
+                    try:
+                        utf8.decode(block)
+                    except UnicodeDecodeError:
+                        is_utf8 = False
+                cp1252 = cp1252 and not any(byte in block for byte in _CP1252_UNDEFINED)
+            if is_utf8:
+                try:
+                    utf8.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    is_utf8 = False
+    except OSError as error:
+        return ScannedFile(feed_file, "", 0, None, f"cannot read {feed_file.relative}: {error.strerror}")
+    encoding = "utf-8" if is_utf8 else "cp1252" if cp1252 else "latin-1"
+    return ScannedFile(feed_file, digest.hexdigest(), size, None, None, has_cr, encoding, stamp)
+
+
+def known_versions(conn: duckdb.DuckDBPyConnection, kind: str) -> set[tuple[str, str]]:
+    """(file, sha256) of every version of a kind already ingested."""
+    rows = conn.execute("SELECT file, sha256 FROM landing.file_versions WHERE kind = ?", [kind]).fetchall()
+    return set(rows)
+
+
 def new_versions(conn: duckdb.DuckDBPyConnection, feeds_dir: Path, kind: str) -> list[FileVersion]:
     """File versions of a kind not ingested yet (same path and same content is never read twice)."""
-    known = set(
-        conn.execute("SELECT file, sha256 FROM landing.file_versions WHERE kind = ?", [kind]).fetchall()
-    )
+    known = known_versions(conn, kind)
     versions = []
     for feed_file in discover(feeds_dir, kind):
         version = read_version(feed_file)

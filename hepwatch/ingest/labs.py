@@ -1,62 +1,56 @@
-"""Lab feed files into `landing.lab_messages` / `landing.lab_observations` (contract section 3).
+"""Lab feed files into `landing.lab_messages` and the observation tables behind `landing.lab_observations`
+(contract section 3).
 
 Every message read is exactly one of accepted, duplicate (same MSH-4 and MSH-10 as one already accepted),
 ignored (not a lab result message) or quarantined with a reason code; quarantined payloads go to the
 restricted store. One file version is written in one transaction, so a crash leaves none of it behind and
 the next run reads it again.
+
+How (issue 5): this process hashes files in blocks and never holds a large one; a file larger than
+`piece_bytes` is cut into pieces on message boundaries (`plan_pieces`), and pieces (or runs of small files)
+are read in worker processes, one per core, by `lab_columns.LabColumnsReader`. Their columns come back in
+file order through a bounded window, and this process alone decides duplicates (in arrival order), keys
+patients and writes: every piece of a file goes into that file's one landing transaction; the restricted
+store's rows (keyed, so a crash before the landing commit is re-done cleanly) are committed first, piece by
+piece, through a second cursor. Memory is bounded by the window and the piece size, not by the number or
+the size of files.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import Callable
+import multiprocessing
+import os
+import re
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
-from hepwatch.hl7.oru import FileRead, MessageRecord, ObservationRecord, read_lab_bytes
-from hepwatch.ingest.feed_files import FileVersion, new_versions, next_value
-from hepwatch.pseudonym import Pseudonymizer, new_patients
-from hepwatch.warehouse import insert_frame
-
-_OBSERVATION_SCHEMA = pl.Schema(
-    {
-        "arrival_seq": pl.Int64(),
-        "obx_index": pl.Int32(),
-        "observation_key": pl.Utf8(),
-        "sending_facility": pl.Utf8(),
-        "control_id": pl.Utf8(),
-        "message_time": pl.Datetime("us"),
-        "patient_key": pl.Utf8(),
-        "placer_order": pl.Utf8(),
-        "filler_order": pl.Utf8(),
-        "collected_at": pl.Datetime("us"),
-        "report_time": pl.Datetime("us"),
-        "order_status": pl.Utf8(),
-        "value_type": pl.Utf8(),
-        "code": pl.Utf8(),
-        "code_text": pl.Utf8(),
-        "code_system": pl.Utf8(),
-        "alt_code": pl.Utf8(),
-        "alt_text": pl.Utf8(),
-        "alt_system": pl.Utf8(),
-        "sub_id": pl.Utf8(),
-        "value_text": pl.Utf8(),
-        "value_repeats": pl.Int32(),
-        "value": pl.Float64(),
-        "comparator": pl.Utf8(),
-        "value_problem": pl.Utf8(),
-        "unit": pl.Utf8(),
-        "reference_range": pl.Utf8(),
-        "range_upper": pl.Float64(),
-        "abnormal_flags": pl.Utf8(),
-        "result_status": pl.Utf8(),
-    }
+from hepwatch.hl7.framing import decode_feed_bytes
+from hepwatch.hl7.oru import MessageRecord, ObservationRecord
+from hepwatch.ingest.feed_files import (
+    FeedFile,
+    ScannedFile,
+    discover,
+    file_stamp,
+    known_versions,
+    next_value,
+    scan_file,
 )
+from hepwatch.ingest.lab_columns import LabColumnsReader, PieceColumns
+from hepwatch.pseudonym import Pseudonymizer
+
+PIECE_BYTES = 24 << 20  # a piece of a large file: about 30,000 messages
+PARALLEL_FROM_BYTES = 8 << 20  # less new data than this is read in this process (no worker start-up)
+WORKERS_ENV = "HEPWATCH_INGEST_WORKERS"  # reader processes; default one per core, 0 reads in this process
 
 
 @dataclass
@@ -72,7 +66,7 @@ def observation_keys(message: MessageRecord, observations: list[ObservationRecor
 
     Facility, placer and filler order numbers, OBX-3 and OBX-4, plus the repeat number when the same
     identity occurs more than once in a message. Without any order number the message control ID stands in,
-    so unrelated results never replace each other.
+    so unrelated results never replace each other. (`lab_columns` computes the same keys while it reads.)
     """
     seen: Counter[tuple[str, ...]] = Counter()
     keys = []
@@ -96,135 +90,493 @@ def observation_keys(message: MessageRecord, observations: list[ObservationRecor
     return keys
 
 
-def _observation_frame(
-    read: FileRead, accepted: dict[int, int], pseudonymizer: Pseudonymizer
-) -> pl.DataFrame:
-    by_message: dict[int, list[ObservationRecord]] = {}
-    for obs in read.observations:
-        if obs.message_index in accepted:
-            by_message.setdefault(obs.message_index, []).append(obs)
-    columns: dict[str, list] = {name: [] for name in _OBSERVATION_SCHEMA}
-    for message in read.messages:
-        observations = by_message.get(message.index)
-        if not observations:
-            continue
-        keys = observation_keys(message, observations)
-        for obs, key in zip(observations, keys, strict=True):
-            columns["arrival_seq"].append(accepted[message.index])
-            columns["observation_key"].append(key)
-            columns["sending_facility"].append(message.sending_facility)
-            columns["control_id"].append(message.control_id)
-            columns["message_time"].append(message.message_time)
-            columns["patient_key"].append(pseudonymizer.patient_key(obs.id_authority, obs.patient_id))
-            columns["collected_at"].append(obs.collected_at or obs.observed_at)
-            for name in (
-                "obx_index", "placer_order", "filler_order", "report_time", "order_status", "value_type",
-                "code", "code_text", "code_system", "alt_code", "alt_text", "alt_system", "sub_id",
-                "value_text", "value_repeats", "value", "comparator", "value_problem", "unit",
-                "reference_range", "range_upper", "abnormal_flags", "result_status",
-            ):  # fmt: skip
-                columns[name].append(getattr(obs, name))
-    return pl.DataFrame(columns, schema=_OBSERVATION_SCHEMA)
-
-
-def ingest_lab_version(
+def insert_frame(
     conn: duckdb.DuckDBPyConnection,
-    version: FileVersion,
+    table: str,
+    frame: pl.DataFrame,
+    on_conflict: str = "",
+    select: str = "*",
+    params: list | None = None,
+) -> None:
+    """warehouse.insert_frame, reading the frame through DuckDB's replacement scan (a local variable).
+
+    `conn.register` creates a view in the catalog, and the catalog is transactional: after `unregister` the
+    view, and with it the whole frame, stays alive until the transaction ends, so one landing transaction
+    per file version would hold every piece of a large file in memory. A replacement scan holds nothing once
+    the statement is done. `select` (with `params`) may add or change columns on the way in.
+    """
+    if frame.is_empty():
+        return
+    incoming_frame = frame  # noqa: F841 (read by name by the SQL below)
+    conn.execute(
+        f"INSERT {on_conflict} INTO {table} BY NAME SELECT {select} FROM incoming_frame", params or []
+    )
+
+
+# ---- pieces: what a reader process reads ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A whole small file (`data`), or the byte range [start, end) of a large one, cut on message starts."""
+
+    path: str
+    start: int
+    end: int
+    data: bytes | None = None  # the whole file, already read (and hashed) by the writer
+    encoding: str = "utf-8"  # the whole file's decoding, for a range
+    first: bool = True  # the range that starts the file (where a byte-order mark may be)
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_READER: LabColumnsReader | None = None
+
+
+def read_piece(piece: Piece) -> PieceColumns:
+    """A piece's text, decoded as the whole file is, to columns (in a reader process, or in this one)."""
+    global _READER
+    if _READER is None:
+        _READER = LabColumnsReader()
+    if piece.data is not None:
+        return _READER.read(decode_feed_bytes(piece.data))
+    with open(piece.path, "rb") as handle:
+        data = os.pread(handle.fileno(), piece.end - piece.start, piece.start)
+    if len(data) != piece.end - piece.start:
+        raise OSError(f"{piece.path} changed while it was read")
+    if piece.first and data.startswith(_UTF8_BOM):
+        data = data[3:]
+    text = data.decode(piece.encoding)
+    del data
+    return _READER.read(text)
+
+
+def read_pieces(pieces: list[Piece | None]) -> list[PieceColumns | None]:
+    """A task's pieces; None for a file that could not be read, or that changed or vanished meanwhile."""
+    out: list[PieceColumns | None] = []
+    for piece in pieces:
+        try:
+            out.append(None if piece is None else read_piece(piece))
+        except OSError:
+            out.append(None)
+    return out
+
+
+_CR_START = re.compile(rb"(?<=\r)[\r\n\x0b\x1c]*MSH[^\r\n\x0b\x1c]")
+_LF_START = re.compile(rb"(?<=\n)[\n\x0b\x1c]*MSH[^\n\x0b\x1c]")
+
+
+def plan_pieces(scan: ScannedFile, piece_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges of a file, each about `piece_bytes` long, each cut just after a segment terminator that
+    only empty lines separate from a line starting a message.
+
+    framing.split_blocks starts a new block at every line `MSH` + something and keeps no state across it,
+    and split_segments' lines of two such ranges are the lines of the whole (the terminator ends the first
+    range), so reading ranges apart and renumbering gives the blocks of the whole file. The terminator is
+    the file's own (CR when it has any, else LF); every range but the last ends with it, and a last range
+    without a CR in a CR file is not cut off (it would be split on LF).
+    """
+    size = scan.size
+    if size <= piece_bytes:
+        return [(0, size)]
+    pattern = _CR_START if scan.has_cr else _LF_START
+    cuts = [0]
+    with scan.file.path.open("rb") as handle:
+        fd = handle.fileno()
+        target = piece_bytes
+        while target < size:
+            window = 1 << 16
+            found = None
+            while found is None:
+                chunk = os.pread(fd, window + 1024, target - 1)
+                match = pattern.search(chunk, 1)
+                if match:
+                    found = target - 1 + match.start()
+                elif target - 1 + len(chunk) >= size:
+                    break
+                else:
+                    window *= 4
+            if found is None:
+                break
+            cuts.append(found)
+            target = found + piece_bytes
+        if len(cuts) > 1 and scan.has_cr and b"\r" not in os.pread(fd, size - cuts[-1], cuts[-1]):
+            cuts.pop()
+    cuts.append(size)
+    return list(pairwise(cuts))
+
+
+# ---- the ledger: duplicates in arrival order ----------------------------------------------------------
+
+
+def _identities(ids: pl.DataFrame) -> pl.Series:
+    """(MSH-4, MSH-10) as one text each: a missing facility and an empty one stay apart."""
+    return ids.select(
+        pl.when(pl.col("sending_facility").is_null())
+        .then(pl.lit("\x00"))
+        .otherwise(pl.lit("\x01") + pl.col("sending_facility"))
+        + pl.lit("\x1f")
+        + pl.col("control_id")
+    ).to_series()
+
+
+class AcceptedIds:
+    """(MSH-4, MSH-10) of every accepted message, to tell duplicates in arrival order.
+
+    Messages accepted by this run are kept exactly (a set of texts, about 100 bytes each); those accepted
+    before it, as sorted 64-bit hashes (8 bytes each) read from the warehouse in batches: a hash seen before
+    makes a message a candidate, and candidates are confirmed against landing.lab_messages.
+    """
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        reader = conn.sql(
+            "SELECT sending_facility, control_id FROM landing.lab_messages WHERE outcome = 'accepted'"
+        ).to_arrow_reader(1 << 20)
+        hashes = []
+        for batch in reader:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            hashes.append(_identities(frame).hash().to_numpy())
+        self.before = np.sort(np.concatenate(hashes)) if hashes else np.zeros(0, dtype=np.uint64)
+        self.run: set[str] = set()
+
+    def duplicates(self, conn: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> np.ndarray:
+        """Which of these accepted messages (sending_facility, control_id, in file order) are duplicates."""
+        identities = _identities(ids)
+        run = self.run
+        duplicate = np.zeros(ids.height, dtype=bool)
+        for position, identity in enumerate(identities.to_list()):
+            if identity in run:
+                duplicate[position] = True
+            else:
+                run.add(identity)
+        if len(self.before):
+            hashes = identities.hash().to_numpy()
+            at = np.minimum(np.searchsorted(self.before, hashes), len(self.before) - 1)
+            candidates = (self.before[at] == hashes) & ~duplicate
+            if candidates.any():
+                incoming_ids = ids.filter(pl.Series(candidates)).unique()  # noqa: F841 (read by name below)
+                confirmed = conn.execute(
+                    "SELECT DISTINCT c.sending_facility, c.control_id FROM incoming_ids c "
+                    "JOIN landing.lab_messages m ON m.control_id = c.control_id "
+                    "AND m.sending_facility IS NOT DISTINCT FROM c.sending_facility WHERE m.outcome = 'accepted'"
+                ).fetchall()
+                known = _identities(pl.DataFrame(confirmed, schema=ids.schema, orient="row"))
+                duplicate |= candidates & identities.is_in(known.implode()).to_numpy()
+        return duplicate
+
+
+# ---- writing -----------------------------------------------------------------------------------------
+
+
+_DESCRIPTION_COLUMNS = [
+    "code", "code_text", "code_system", "alt_code", "alt_text", "alt_system", "sub_id", "unit", "reference_range",
+    "range_upper", "abnormal_flags", "result_status",
+]  # fmt: skip
+
+
+class _Catalog:
+    """The writer's ids of landing.lab_descriptions rows (each distinct description once) and of
+    landing.lab_orders rows (one per OBR context), inside the current file's transaction."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        rows = conn.execute(
+            f"SELECT description_id, {', '.join(_DESCRIPTION_COLUMNS)} FROM landing.lab_descriptions"
+        ).fetchall()
+        self.descriptions: dict[tuple, int] = {tuple(row[1:]): row[0] for row in rows}
+        self.next_description = next_value(conn, "description_id", "landing.lab_descriptions")
+        self.next_order = next_value(conn, "order_id", "landing.lab_orders")
+        self._begin()
+
+    def _begin(self) -> None:
+        self.pending: list[tuple] = []  # descriptions first written by the open transaction
+        self.order_at_begin = self.next_order
+        self.description_at_begin = self.next_description
+
+    def description_ids(self, conn: duckdb.DuckDBPyConnection, descriptions: pl.DataFrame) -> pl.Series:
+        """The id of each of a piece's description rows; new ones are written."""
+        ids, new = [], []
+        for row in descriptions.select(_DESCRIPTION_COLUMNS).iter_rows():
+            found = self.descriptions.get(row)
+            if found is None:
+                found = self.descriptions[row] = self.next_description
+                self.next_description += 1
+                self.pending.append(row)
+                new.append((found, *row))
+            ids.append(found)
+        if new:
+            frame = pl.DataFrame(new, schema=["description_id", *_DESCRIPTION_COLUMNS], orient="row")
+            insert_frame(conn, "landing.lab_descriptions", frame)
+        return pl.Series("description_id", ids, dtype=pl.Int64)
+
+    def orders(self, conn: duckdb.DuckDBPyConnection, obrs: pl.DataFrame) -> int:
+        """Write a piece's OBR rows; returns the order_id of its first (row n is first + n)."""
+        first = self.next_order
+        insert_frame(conn, "landing.lab_orders", obrs.drop("collected").with_row_index("order_id", offset=first))
+        self.next_order += obrs.height
+        return first
+
+    def committed(self) -> None:
+        self._begin()
+
+    def rolled_back(self) -> None:
+        for row in self.pending:
+            del self.descriptions[row]
+        self.next_order, self.next_description = self.order_at_begin, self.description_at_begin
+        self._begin()
+
+
+@dataclass
+class _FileState:
+    """One file version being written: where its pieces go, and what they held so far."""
+
+    scan: ScannedFile
+    ingest_seq: int
+    first_arrival: int
+    now: datetime
+    pieces: int
+    blocks: int = 0  # blocks of the pieces landed so far: the next piece's first message_index
+    lines: int = 0  # lines before the next piece
+    outcomes: Counter[str] = field(default_factory=Counter)
+    observations: int = 0
+
+
+_IDS = ["sending_facility", "control_id"]
+_PATIENT_MAP = {"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8}
+
+
+def _land_piece(
+    conn: duckdb.DuckDBPyConnection,
+    phi: duckdb.DuckDBPyConnection,
+    state: _FileState,
+    piece: PieceColumns,
+    accepted_ids: AcceptedIds,
     pseudonymizer: Pseudonymizer,
-    accepted_ids: set[tuple[str | None, str | None]],
-    ingest_seq: int,
-    first_arrival: int,
-) -> tuple[Counter[str], int]:
-    """Write one lab file version; returns its outcome counts and the number of observations landed."""
-    feed = version.file
-    now = datetime.now()
-    if version.data is None:
-        _write_file_version(conn, version, ingest_seq, now, Counter(), version.error)
-        return Counter({"unreadable": 1}), 0
-    read = read_lab_bytes(version.data)
-    accepted: dict[int, int] = {}
-    for offset, message in enumerate(read.messages):
-        if message.outcome != "accepted":
-            continue
-        identity = (message.sending_facility, message.control_id)
-        if identity in accepted_ids:
-            message.outcome = "duplicate"
-            message.reason = "duplicate_control_id"
-            message.detail = f"MSH-4/MSH-10 {message.sending_facility}/{message.control_id} already accepted"
-            continue
-        accepted_ids.add(identity)
-        accepted[message.index] = first_arrival + offset
-    observations = _observation_frame(read, accepted, pseudonymizer)
-    outcomes = Counter(m.outcome for m in read.messages)
-    messages = pl.DataFrame(
-        {
-            "file": feed.relative,
-            "sha256": version.sha256,
-            "message_index": [m.index for m in read.messages],
-            "line": [m.line for m in read.messages],
-            "outcome": [m.outcome for m in read.messages],
-            "reason": [m.reason for m in read.messages],
-            "detail": [m.detail for m in read.messages],
-            "sending_facility": [m.sending_facility for m in read.messages],
-            "control_id": [m.control_id for m in read.messages],
-            "message_time": [m.message_time for m in read.messages],
-            "message_type": [m.message_type for m in read.messages],
-            "hl7_version": [m.version for m in read.messages],
-            "observations": [m.observations if m.outcome == "accepted" else 0 for m in read.messages],
-            "arrival_seq": [first_arrival + i for i in range(len(read.messages))],
-        },
-        schema_overrides={"message_time": pl.Datetime("us"), "message_index": pl.Int32, "line": pl.Int32},
-    )
-    quarantined = [m for m in read.messages if m.outcome == "quarantined"]
-    quarantine = pl.DataFrame(
-        {
-            "kind": "lab_message",
-            "file": feed.relative,
-            "sha256": version.sha256,
-            "position": [m.index for m in quarantined],
-            "line": [m.line for m in quarantined],
-            "control_id": [m.control_id for m in quarantined],
-            "reason": [m.reason for m in quarantined],
-            "detail": [m.detail for m in quarantined],
-            "raw_payload": [m.raw for m in quarantined],
-            "quarantined_at": now,
-        },
-        schema_overrides={"position": pl.Int64, "line": pl.Int64, "control_id": pl.Utf8},
-    )
-    # The restricted store first: its rows are keyed, so a crash before the landing commit is re-done cleanly.
-    conn.execute("BEGIN")
-    insert_frame(conn, "phi.quarantine", quarantine, "OR REPLACE")
-    insert_frame(conn, "phi.patient_map", new_patients(pseudonymizer), "OR IGNORE")
-    conn.execute("COMMIT")
-    conn.execute("BEGIN")
-    insert_frame(conn, "landing.lab_messages", messages)
+    catalog: _Catalog,
+) -> None:
+    """One piece's ledger rows, observations and quarantined payloads, into the file's transaction."""
+    feed, sha256 = state.scan.file, state.scan.sha256
+    first_index = state.first_arrival + state.blocks  # arrival_seq of the piece's first block
+    messages = piece.messages
+    accepted = (messages["outcome"] == "accepted").to_numpy()
+    landed = accepted.copy()
+    if accepted.any():
+        duplicate = accepted_ids.duplicates(conn, messages.filter(pl.Series(accepted)).select(_IDS))
+        if duplicate.any():
+            rows = np.flatnonzero(accepted)[duplicate]
+            landed[rows] = False
+            dup = messages[rows]
+            details = [
+                f"MSH-4/MSH-10 {facility}/{control_id} already accepted"
+                for facility, control_id in zip(dup["sending_facility"], dup["control_id"], strict=True)
+            ]
+            messages = messages.with_columns(
+                messages["outcome"].clone().scatter(rows, "duplicate"),
+                messages["reason"].clone().scatter(rows, "duplicate_control_id"),
+                messages["detail"].clone().scatter(rows, pl.Series(details, dtype=pl.Utf8)),
+                messages["observations"].clone().scatter(rows, 0),
+            )
+    obx_rows = piece.rows
+    if not landed.all():
+        obx_rows = obx_rows.filter(pl.Series(landed[obx_rows["message_index"].to_numpy()]))
+    observations = piece.landing_rows(obx_rows)
+    if observations.height:
+        keys: list[str | None] = [None] * len(piece.patients)
+        for index in obx_rows["patient_index"].unique().to_list():
+            authority, patient_id = piece.patients[index]
+            keys[index] = pseudonymizer.patient_key(authority, patient_id)
+        observations = observations.with_columns(
+            patient_key=pl.Series(keys, dtype=pl.Utf8).gather(obx_rows["patient_index"]),
+            description_id=catalog.description_ids(conn, piece.descriptions).gather(obx_rows["description"]),
+            order_id=pl.col("obr").cast(pl.Int64) + catalog.orders(conn, piece.obrs),
+        )
+    # The restricted store first (its own transaction, committed): keyed rows, re-done cleanly after a crash.
+    patients = pseudonymizer.take_new()
+    if piece.quarantine.height or patients:
+        phi.execute("BEGIN")
+        insert_frame(
+            phi, "phi.quarantine", piece.quarantine, "OR REPLACE",
+            select="* EXCLUDE (message_index, line), message_index + ? AS position, line + ? AS line, "
+            "'lab_message' AS kind, ? AS file, ? AS sha256, ?::TIMESTAMP AS quarantined_at",
+            params=[state.blocks, state.lines, feed.relative, sha256, state.now],
+        )  # fmt: skip
+        insert_frame(
+            phi, "phi.patient_map", pl.DataFrame(patients, schema=_PATIENT_MAP, orient="row"), "OR IGNORE"
+        )
+        phi.execute("COMMIT")
     insert_frame(
-        conn,
-        "landing.lab_observations",
-        observations.with_columns(collected_date=pl.col("collected_at").dt.date()),
-    )
-    _write_file_version(conn, version, ingest_seq, now, outcomes, None)
-    conn.execute("COMMIT")
-    return outcomes, observations.height
+        conn, "landing.lab_messages", messages,
+        select="* REPLACE (message_index + ? AS message_index, line + ? AS line), "
+        "? AS file, ? AS sha256, message_index + ? AS arrival_seq",
+        params=[state.blocks, state.lines, feed.relative, sha256, first_index],
+    )  # fmt: skip
+    insert_frame(
+        conn, "landing.lab_obx", observations,
+        select="* EXCLUDE (message_index, patient_index, obr, description), message_index + ? AS arrival_seq, "
+        "collected_at::DATE AS collected_date",
+        params=[first_index],
+    )  # fmt: skip
+    kinds, counts = np.unique(messages["outcome"].to_numpy(), return_counts=True)
+    state.outcomes.update(dict(zip(kinds.tolist(), counts.tolist(), strict=True)))
+    state.observations += observations.height
+    state.blocks += messages.height
+    state.lines += piece.lines - 1  # the piece's last (empty) line is the next piece's first
 
 
 def _write_file_version(
     conn: duckdb.DuckDBPyConnection,
-    version: FileVersion,
+    feed: FeedFile,
+    sha256: str,
     ingest_seq: int,
     now: datetime,
     outcomes: Counter[str],
     unreadable_reason: str | None,
 ) -> None:
-    feed = version.file
     conn.execute(
         "INSERT INTO landing.file_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            feed.relative, feed.kind, version.sha256, feed.size_bytes, feed.modified_at, now, ingest_seq,
+            feed.relative, feed.kind, sha256, feed.size_bytes, feed.modified_at, now, ingest_seq,
             sum(outcomes.values()), outcomes["accepted"], outcomes["duplicate"], outcomes["ignored"],
             outcomes["quarantined"], unreadable_reason,
         ],
     )  # fmt: skip
+
+
+# ---- the run -----------------------------------------------------------------------------------------
+
+
+def worker_count() -> int:
+    """Reader processes: HEPWATCH_INGEST_WORKERS, else one per core this process may run on."""
+    configured = os.environ.get(WORKERS_ENV)
+    if configured:
+        return max(0, int(configured))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@dataclass
+class _Task:
+    """What one reader call reads: a run of small files, or one piece of a large file.
+
+    Per piece: the file it starts (None for a later piece of the same file) and how many pieces that file
+    has; a file that cannot be read at all has no piece (None), only its ledger row.
+    """
+
+    pieces: list[Piece | None] = field(default_factory=list)
+    owners: list[ScannedFile | None] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+
+    def add(self, piece: Piece | None, owner: ScannedFile | None, count: int) -> None:
+        self.pieces.append(piece)
+        self.owners.append(owner)
+        self.counts.append(count)
+
+
+def _tasks(scans: Iterator[ScannedFile], piece_bytes: int) -> Iterator[_Task]:
+    """Work in file order: small files batched up to `piece_bytes`, a large file piece by piece."""
+    batch, size = _Task(), 0
+    for scan in scans:
+        if scan.error is not None or scan.data is not None:
+            piece = None if scan.data is None else Piece(str(scan.file.path), 0, scan.size, scan.data)
+            batch.add(piece, scan, 1)
+            size += scan.size
+            if size >= piece_bytes:
+                yield batch
+                batch, size = _Task(), 0
+            continue
+        if batch.pieces:
+            yield batch
+            batch, size = _Task(), 0
+        ranges = plan_pieces(scan, piece_bytes)
+        for number, (start, end) in enumerate(ranges):
+            task = _Task()
+            piece = Piece(str(scan.file.path), start, end, None, scan.encoding, number == 0)
+            task.add(piece, scan if number == 0 else None, len(ranges))
+            yield task
+    if batch.pieces:
+        yield batch
+
+
+class _Writer:
+    """The single writer: lands pieces in file order, one transaction per file version."""
+
+    def __init__(
+        self, conn: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer, progress: Callable[[str], None]
+    ) -> None:
+        self.conn = conn
+        self.phi = conn.cursor()  # the restricted store's writes, while the landing transaction is open
+        self.pseudonymizer = pseudonymizer
+        self.progress = progress
+        self.accepted_ids = AcceptedIds(conn)
+        self.catalog = _Catalog(conn)
+        self.ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
+        self.arrival = next_value(conn, "arrival_seq", "landing.lab_messages")
+        self.summary = LabIngestSummary()
+        self.state: _FileState | None = None
+        self.broken = False  # a piece of the current file could not be read
+
+    def land(self, owner: ScannedFile | None, count: int, columns: PieceColumns | None) -> None:
+        if owner is not None:
+            if owner.error is not None:
+                self._unreadable(owner)
+                return
+            self.conn.execute("BEGIN")
+            self.state = _FileState(owner, self.ingest_seq, self.arrival, datetime.now(), count)
+            self.broken = False
+        state = self.state
+        assert state is not None
+        if columns is None:
+            self.broken = True
+        elif not self.broken:
+            _land_piece(
+                self.conn, self.phi, state, columns, self.accepted_ids, self.pseudonymizer, self.catalog
+            )
+        state.pieces -= 1
+        if state.pieces == 0:
+            self.state = None
+            self._finish(state)
+
+    def _finish(self, state: _FileState) -> None:
+        scan = state.scan
+        if self.broken or (scan.data is None and _stamp_or_none(scan.file.path) != scan.stamp):
+            self.conn.execute("ROLLBACK")  # changed (or vanished) while it was read: the next run reads it
+            self.catalog.rolled_back()
+            self.progress(f"labs: {scan.file.relative} changed while it was read; left for the next run")
+            return
+        _write_file_version(
+            self.conn, scan.file, scan.sha256, self.ingest_seq, state.now, state.outcomes, None
+        )
+        self.conn.execute("COMMIT")
+        self.catalog.committed()
+        self.ingest_seq += 1
+        self.arrival += state.blocks
+        summary = self.summary
+        summary.files += 1
+        summary.outcomes.update(state.outcomes)
+        summary.observations += state.observations
+        if summary.files % 50 == 0:
+            self.progress(f"labs: {summary.files} new files, {summary.outcomes.total()} messages")
+
+    def _unreadable(self, scan: ScannedFile) -> None:
+        self.conn.execute("BEGIN")
+        _write_file_version(self.conn, scan.file, "", self.ingest_seq, datetime.now(), Counter(), scan.error)
+        self.conn.execute("COMMIT")
+        self.ingest_seq += 1
+        self.summary.files += 1
+        self.summary.outcomes["unreadable"] += 1
+        self.summary.unreadable_files.append(scan.file.relative)
+
+    def close(self) -> None:
+        if self.state is not None:
+            self.state = None
+            self.conn.execute("ROLLBACK")
+            self.catalog.rolled_back()
+        self.phi.close()
+
+
+def _stamp_or_none(path: Path) -> tuple[int, int] | None:
+    try:
+        return file_stamp(path)
+    except OSError:
+        return None
 
 
 def ingest_lab_files(
@@ -232,28 +584,53 @@ def ingest_lab_files(
     feeds_dir: Path,
     pseudonymizer: Pseudonymizer,
     progress: Callable[[str], None] = lambda _: None,
+    *,
+    workers: int | None = None,
+    piece_bytes: int = PIECE_BYTES,
 ) -> LabIngestSummary:
-    """Read every new lab file version under FEEDS/labs into the landing tables."""
-    versions = new_versions(conn, feeds_dir, "labs")
-    accepted_ids = set(
-        conn.execute(
-            "SELECT sending_facility, control_id FROM landing.lab_messages WHERE outcome = 'accepted'"
-        ).fetchall()
-    )
-    ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
-    arrival = next_value(conn, "arrival_seq", "landing.lab_messages")
-    summary = LabIngestSummary()
-    for number, version in enumerate(versions, start=1):
-        outcomes, observations = ingest_lab_version(
-            conn, version, pseudonymizer, accepted_ids, ingest_seq, arrival
-        )
-        ingest_seq += 1
-        arrival += sum(outcomes.values()) - outcomes["unreadable"]
-        summary.files += 1
-        summary.outcomes.update(outcomes)
-        summary.observations += observations
-        if outcomes["unreadable"]:
-            summary.unreadable_files.append(version.file.relative)
-        if number % 50 == 0 or number == len(versions):
-            progress(f"labs: {number}/{len(versions)} new files, {summary.outcomes.total()} messages")
+    """Read every new lab file version under FEEDS/labs into the landing tables.
+
+    `workers` reader processes (default: one per core when there are at least PARALLEL_FROM_BYTES of new
+    files, else none; 0 reads in this process); a file larger than `piece_bytes` is read in pieces.
+    """
+    known = known_versions(conn, "labs")
+    files = discover(feeds_dir, "labs")
+    if workers is None:
+        seen_paths = {file for file, _ in known}
+        fresh = sum(f.size_bytes for f in files if f.relative not in seen_paths)
+        workers = worker_count() if fresh >= PARALLEL_FROM_BYTES else 0
+
+    def scans() -> Iterator[ScannedFile]:
+        for feed_file in files:
+            scan = scan_file(feed_file, keep_up_to=piece_bytes)
+            if (feed_file.relative, scan.sha256) not in known:
+                yield scan
+
+    writer = _Writer(conn, pseudonymizer, progress)
+    try:
+        tasks = _tasks(scans(), piece_bytes)
+        if workers <= 0:
+            for task in tasks:
+                _land_task(task, read_pieces(task.pieces), writer)
+        else:
+            context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB threads
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                window: deque[tuple[_Task, Future[list[PieceColumns | None]]]] = deque()
+                for task in tasks:
+                    window.append((task, pool.submit(read_pieces, task.pieces)))
+                    while len(window) > workers:
+                        queued, future = window.popleft()
+                        _land_task(queued, future.result(), writer)
+                while window:
+                    queued, future = window.popleft()
+                    _land_task(queued, future.result(), writer)
+    finally:
+        writer.close()
+    summary = writer.summary
+    progress(f"labs: {summary.files} new files, {summary.outcomes.total()} messages")
     return summary
+
+
+def _land_task(task: _Task, results: list[PieceColumns | None], writer: _Writer) -> None:
+    for owner, count, columns in zip(task.owners, task.counts, results, strict=True):
+        writer.land(owner, count, columns)

@@ -36,40 +36,61 @@ CREATE TABLE IF NOT EXISTS landing.lab_messages (
     message_type VARCHAR,
     hl7_version VARCHAR,
     observations INTEGER NOT NULL,
-    arrival_seq BIGINT NOT NULL,      -- global arrival order of messages
-    PRIMARY KEY (file, sha256, message_index)
+    arrival_seq BIGINT NOT NULL       -- global arrival order of messages
 );
 
-CREATE TABLE IF NOT EXISTS landing.lab_observations (
-    arrival_seq BIGINT NOT NULL,
+-- Observations are landed normalised (issue 5: what OBX-3/4/6/7/8/11 say repeats on almost every row, and
+-- writing it once per distinct combination more than halves DuckDB's share of ingestion): one row per OBX
+-- in landing.lab_obx, its OBR context in landing.lab_orders, its description in landing.lab_descriptions;
+-- the view landing.lab_observations puts them together with MSH-4/7/10 from landing.lab_messages.
+CREATE TABLE IF NOT EXISTS landing.lab_descriptions (
+    description_id BIGINT NOT NULL,   -- one per distinct combination of the columns below
+    code VARCHAR, code_text VARCHAR, code_system VARCHAR,    -- OBX-3
+    alt_code VARCHAR, alt_text VARCHAR, alt_system VARCHAR,  -- OBX-3 alternate triplet
+    sub_id VARCHAR,                   -- OBX-4
+    unit VARCHAR,                     -- OBX-6
+    reference_range VARCHAR,          -- OBX-7
+    range_upper DOUBLE,
+    abnormal_flags VARCHAR,           -- OBX-8
+    result_status VARCHAR             -- OBX-11
+);
+
+CREATE TABLE IF NOT EXISTS landing.lab_orders (
+    order_id BIGINT NOT NULL,         -- one per OBR (or OBR-less PID group) of a message
+    placer_order VARCHAR,             -- OBR-2
+    filler_order VARCHAR,             -- OBR-3
+    report_time TIMESTAMP,            -- OBR-22
+    order_status VARCHAR              -- OBR-25
+);
+
+CREATE TABLE IF NOT EXISTS landing.lab_obx (
+    arrival_seq BIGINT NOT NULL,      -- the message (landing.lab_messages.arrival_seq)
     obx_index INTEGER NOT NULL,
     observation_key VARCHAR NOT NULL, -- identity across versions: facility, orders, OBX-3, OBX-4, repeat no.
-    sending_facility VARCHAR,
-    control_id VARCHAR NOT NULL,
-    message_time TIMESTAMP,
     patient_key VARCHAR NOT NULL,
-    placer_order VARCHAR,
-    filler_order VARCHAR,
+    order_id BIGINT NOT NULL,
+    description_id BIGINT NOT NULL,
     collected_at TIMESTAMP,           -- OBR-7, else OBX-14
     collected_date DATE,
-    report_time TIMESTAMP,
-    order_status VARCHAR,
-    value_type VARCHAR,
-    code VARCHAR, code_text VARCHAR, code_system VARCHAR,
-    alt_code VARCHAR, alt_text VARCHAR, alt_system VARCHAR,
-    sub_id VARCHAR,
-    value_text VARCHAR,
+    value_type VARCHAR,               -- OBX-2
+    value_text VARCHAR,               -- OBX-5
     value_repeats INTEGER,
     value DOUBLE,
     comparator VARCHAR,
-    value_problem VARCHAR,
-    unit VARCHAR,
-    reference_range VARCHAR,
-    range_upper DOUBLE,
-    abnormal_flags VARCHAR,
-    result_status VARCHAR,
-    PRIMARY KEY (arrival_seq, obx_index)
+    value_problem VARCHAR
 );
+
+CREATE OR REPLACE VIEW landing.lab_observations AS
+SELECT
+    o.arrival_seq, o.obx_index, o.observation_key, m.sending_facility, m.control_id, m.message_time,
+    o.patient_key, r.placer_order, r.filler_order, o.collected_at, o.collected_date, r.report_time,
+    r.order_status, o.value_type, d.code, d.code_text, d.code_system, d.alt_code, d.alt_text, d.alt_system,
+    d.sub_id, o.value_text, o.value_repeats, o.value, o.comparator, o.value_problem, d.unit,
+    d.reference_range, d.range_upper, d.abnormal_flags, d.result_status
+FROM landing.lab_obx AS o
+JOIN landing.lab_messages AS m USING (arrival_seq)
+JOIN landing.lab_orders AS r USING (order_id)
+JOIN landing.lab_descriptions AS d USING (description_id);
 
 CREATE TABLE IF NOT EXISTS landing.dosing_rows (
     file VARCHAR NOT NULL,

@@ -1,0 +1,366 @@
+"""`make bench` (issue 5): hepwatch lab ingestion against python-hl7, hl7apy and a plain read, on one feed.
+
+    .venv/bin/python bench/run_bench.py [--messages 1000000] [--files 200] [--profile 50000]
+
+One run, one generated feed (bench/generate_feed.py, fixed seed, cached under bench/data/), four
+measurements, each in its own child process so that one's memory never counts in another's:
+
+- plain read: the file's bytes, read in 16 MB blocks (the floor: nothing is faster than reading the file);
+- python-hl7: `hl7.parse` of every message (the messages are cut apart outside the timing);
+- hl7apy: `parse_message` (tolerant validation) of the first `--hl7apy-sample` messages, scaled;
+- hepwatch: `ingest_lab_files` into a scratch warehouse, end to end: hashing, reading, validating,
+  converting, duplicates, pseudonyms, every DuckDB insert and commit, closing the database.
+
+Peak RSS is the largest sum, over the child and all its descendants (hepwatch's reader processes), of
+their resident memory, sampled every 20 ms; `max_single_rss_mb` is the largest one process reached (rusage).
+`--files N` also ingests the same messages split into N files (memory must not grow with the number of
+files). `--profile M` profiles (cProfile) ingestion of M messages read in one process and prints where the
+time goes. Figures go to bench/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(PROJECT))
+
+from generate_feed import DEFAULT_SEED, generate  # noqa: E402
+
+BLOCK = 16 << 20
+
+
+def _feed_file(feeds: Path) -> list[Path]:
+    return sorted((feeds / "labs").glob("*.hl7"))
+
+
+def _messages(path: Path, limit: int = 0) -> Iterator[str]:
+    """The generated file's messages as text, in order: segments end in CR, messages in CR LF."""
+    count = 0
+    rest = b""
+    with path.open("rb") as handle:
+        while block := handle.read(BLOCK):
+            parts = (rest + block).split(b"\r\n")
+            rest = parts.pop()
+            for part in parts:
+                yield part.decode()
+                count += 1
+                if count == limit:
+                    return
+    if rest.strip():
+        yield rest.decode()
+
+
+# ---- the measurements (each runs in a child: `run_bench.py --child NAME ...`) --------------------------
+
+
+def child_plain_read(feeds: Path, _: argparse.Namespace) -> dict[str, Any]:
+    buffer = bytearray(BLOCK)
+    view = memoryview(buffer)
+    total = 0
+    started = time.perf_counter()
+    for path in _feed_file(feeds):
+        with path.open("rb", buffering=0) as handle:
+            while read := handle.readinto(view):
+                total += read
+    return {"seconds": time.perf_counter() - started, "bytes": total}
+
+
+def child_python_hl7(feeds: Path, args: argparse.Namespace) -> dict[str, Any]:
+    import hl7
+
+    parse = hl7.parse
+    parsed = 0
+    seconds = 0.0
+    batch: list[str] = []
+    limit = args.python_hl7_sample
+
+    def run(batch: list[str]) -> float:
+        started = time.perf_counter()
+        for message in batch:
+            parse(message)
+        return time.perf_counter() - started
+
+    for path in _feed_file(feeds):
+        for message in _messages(path, limit):
+            batch.append(message)
+            if len(batch) == 10_000:
+                seconds += run(batch)
+                parsed += len(batch)
+                batch = []
+    seconds += run(batch)
+    parsed += len(batch)
+    return {"seconds": seconds, "messages": parsed}
+
+
+def child_hl7apy(feeds: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from hl7apy.consts import VALIDATION_LEVEL
+    from hl7apy.parser import parse_message
+
+    sample = list(_messages(_feed_file(feeds)[0], args.hl7apy_sample))
+    started = time.perf_counter()
+    for message in sample:
+        parse_message(message, validation_level=VALIDATION_LEVEL.TOLERANT)
+    return {"seconds": time.perf_counter() - started, "messages": len(sample)}
+
+
+def child_hepwatch(feeds: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from hepwatch.ingest.labs import ingest_lab_files
+    from hepwatch.pseudonym import Pseudonymizer
+    from hepwatch.warehouse import connect
+
+    scratch = Path(tempfile.mkdtemp(prefix="warehouse-", dir=BENCH_DIR / "data"))
+    try:
+        started = time.perf_counter()
+        with connect(scratch) as conn:
+            summary = ingest_lab_files(
+                conn, feeds, Pseudonymizer(b"bench-key-not-secret"), workers=args.workers
+            )
+            ingested = time.perf_counter()
+        closed = time.perf_counter()
+        size = sum(p.stat().st_size for p in scratch.iterdir() if p.is_file())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {
+        "seconds": closed - started,
+        "ingest_seconds": ingested - started,
+        "close_seconds": closed - ingested,
+        "files": summary.files,
+        "messages": summary.outcomes.total(),
+        "outcomes": dict(summary.outcomes),
+        "observations": summary.observations,
+        "warehouse_mb": round(size / 1e6, 1),
+    }
+
+
+CHILDREN = {
+    "plain_read": child_plain_read,
+    "python_hl7": child_python_hl7,
+    "hl7apy": child_hl7apy,
+    "hepwatch": child_hepwatch,
+}
+
+
+def measure(name: str, feeds: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one measurement in a child process; sample the memory of the child and its descendants."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--feeds", str(feeds)]
+    for option in ("workers", "hl7apy_sample", "python_hl7_sample"):
+        value = getattr(args, option)
+        if value is not None:
+            command += [f"--{option.replace('_', '-')}", str(value)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        try:
+            root = psutil.Process(process.pid)
+        except psutil.Error:
+            return
+        while not done.is_set():
+            try:
+                total = root.memory_info().rss
+                for child in root.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        total += child.memory_info().rss
+                peak[0] = max(peak[0], total)
+            except psutil.Error:
+                break
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = process.communicate()
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"bench: {name} failed (exit {process.returncode})")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_rss_mb"] = round(peak[0] / 1e6, 1)
+    # ru_maxrss of children is cumulative (the largest any waited-for descendant reached so far)
+    result["max_single_rss_mb_so_far"] = round(
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e3, 1
+    )
+    return result
+
+
+# ---- the profile --------------------------------------------------------------------------------------
+
+_STAGES = (  # (stage, substrings of "file:function"), first match wins
+    ("duckdb insert/commit", ("labs.py:insert_frame", "_write_file_version", "duckdb")),
+    ("observation key (sha1)", ("openssl_sha1", "digest", "hexdigest")),
+    (
+        "framing (segments, blocks)",
+        ("split_segments", "_segment_lines", "lab_columns.py:blocks", "framing.py"),
+    ),
+    ("value parsing (timestamps, numbers, ranges)", ("values.py", "_timestamp", "_describe", "_value")),
+    ("field splitting (components, escapes)", ("oru.py", "encoding.py", "_text", "_first", "split")),
+    ("frame building (polars)", ("/polars/", "_polars", "_frame", "observations", "pyarrow", "numpy")),
+    ("hashing the file (sha256)", ("sha256", "feed_files.py:scan_file")),
+    ("duplicates, pseudonyms", ("duplicates", "patient_key", "hmac", "_land_piece")),
+    ("reader loop (lab_columns.add_blocks)", ("add_blocks",)),
+)
+
+
+def profile(feeds: Path, top: int = 25) -> dict[str, Any]:
+    """cProfile of ingestion in one process: own time per function, grouped into stages."""
+    import cProfile
+    import pstats
+
+    from hepwatch.ingest.labs import ingest_lab_files
+    from hepwatch.pseudonym import Pseudonymizer
+    from hepwatch.warehouse import connect
+
+    scratch = Path(tempfile.mkdtemp(prefix="warehouse-", dir=BENCH_DIR / "data"))
+    profiler = cProfile.Profile()
+    try:
+        with connect(scratch) as conn:
+            profiler.enable()
+            ingest_lab_files(conn, feeds, Pseudonymizer(b"bench-key-not-secret"), workers=0)
+            profiler.disable()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    stats = pstats.Stats(profiler)
+    rows = []
+    stages: dict[str, float] = {}
+    for (file, _, function), (_, calls, own, _cum, _) in stats.stats.items():  # type: ignore[attr-defined]
+        rows.append((own, calls, f"{Path(file).name}:{function}"))
+        where = f"{file}:{function}"
+        stage = next((s for s, keys in _STAGES if any(k in where for k in keys)), "other")
+        stages[stage] = stages.get(stage, 0.0) + own
+    total = sum(r[0] for r in rows)
+    rows.sort(reverse=True)
+    print(f"\nprofile (cProfile, one process, own time; total {total:.1f} s with profiling overhead)")
+    for stage, seconds in sorted(stages.items(), key=lambda kv: -kv[1]):
+        print(f"  {stage:45s} {seconds:7.2f} s  {100 * seconds / total:5.1f} %")
+    print("  top functions:")
+    for own, calls, where in rows[:top]:
+        print(f"    {own:7.2f} s {calls:>10} calls  {where}")
+    return {
+        "total_seconds": round(total, 2),
+        "stages": {k: round(v, 2) for k, v in stages.items()},
+        "top": [{"function": w, "own_seconds": round(o, 3), "calls": c} for o, c, w in rows[:top]],
+    }
+
+
+# ---- the run ------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--files", type=int, default=0, help="also ingest the feed split into N files")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="hepwatch reader processes (default: cores)"
+    )
+    parser.add_argument("--hl7apy-sample", type=int, default=2000)
+    parser.add_argument("--python-hl7-sample", type=int, default=0, help="0: every message")
+    parser.add_argument("--profile", type=int, default=0, help="profile ingestion of this many messages")
+    parser.add_argument("--profile-only", action="store_true", help="only the profile (with --profile M)")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results.json")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--feeds", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](args.feeds, args)))
+        return 0
+
+    if args.profile_only:
+        profile(generate(args.seed, args.profile or 50_000))
+        return 0
+    feeds = generate(args.seed, args.messages)
+    path = _feed_file(feeds)[0]
+    size = path.stat().st_size
+    load_before = os.getloadavg()
+    results: dict[str, Any] = {
+        "feed": {
+            "messages": args.messages,
+            "seed": args.seed,
+            "bytes": size,
+            "path": str(path.relative_to(PROJECT)),
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_before": [round(x, 2) for x in load_before],
+        },
+    }
+    child_plain_read(feeds, args)  # warm the page cache: every measurement reads from memory
+    for name in ("plain_read", "hepwatch", "python_hl7", "hl7apy"):
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        results[name] = measure(name, feeds, args)
+    if args.files:
+        split = generate(args.seed, args.messages, args.files)
+        print(f"bench: hepwatch on {args.files} files ...", file=sys.stderr, flush=True)
+        results[f"hepwatch_{args.files}_files"] = measure("hepwatch", split, args)
+    results["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+
+    rate = {}
+    for name in ("plain_read", "hepwatch", "python_hl7", "hl7apy"):
+        r = results[name]
+        messages = r.get("messages", args.messages)
+        seconds = r["seconds"]
+        rate[name] = messages / seconds
+        r["messages_per_second"] = round(rate[name])
+        r["mb_per_second"] = round(size / 1e6 / seconds * messages / args.messages, 1)
+    hep = rate["hepwatch"]
+    results["ratios"] = {
+        "hepwatch_over_python_hl7": round(hep / rate["python_hl7"], 1),
+        "hepwatch_over_hl7apy": round(hep / rate["hl7apy"], 1),
+        "hepwatch_time_over_plain_read_time": round(rate["plain_read"] / hep, 1),
+    }
+    if args.profile:
+        sample = generate(args.seed, args.profile)
+        results["profile"] = profile(sample)
+
+    print(
+        f"\nfeed: {args.messages} messages, {size / 1e6:.1f} MB ({path.relative_to(PROJECT)}), {os.cpu_count()} cores"
+    )
+    print(
+        f"{'':24s} {'messages/s':>12s} {'MB/s':>9s} {'seconds':>9s} {'peak RSS MB':>12s} {'hepwatch is':>14s}"
+    )
+    labels = {"plain_read": "plain read", "hepwatch": "hepwatch ingestion", "python_hl7": "python-hl7 parse",
+              "hl7apy": f"hl7apy parse ({args.hl7apy_sample})"}  # fmt: skip
+    for name, label in labels.items():
+        r = results[name]
+        speed = "" if name == "hepwatch" else f"{hep / rate[name]:.2f} x"
+        print(
+            f"{label:24s} {r['messages_per_second']:>12,} {r['mb_per_second']:>9.1f} {r['seconds']:>9.2f} "
+            f"{r['peak_rss_mb']:>12.0f} {speed:>14s}"
+        )
+    h = results["hepwatch"]
+    print(f"hepwatch: {h['outcomes']}, {h['observations']} observations, warehouse {h['warehouse_mb']} MB")
+    for key, value in results.items():
+        if key.startswith("hepwatch_") and key.endswith("_files"):
+            print(f"{key}: {value['seconds']:.2f} s, {value['messages'] / value['seconds']:,.0f} messages/s, "
+                  f"peak RSS {value['peak_rss_mb']:.0f} MB (one file: {h['peak_rss_mb']:.0f} MB)")  # fmt: skip
+    print(
+        f"load average before {load_before[0]:.2f}, after {results['machine']['load_average_after'][0]:.2f}"
+    )
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"figures: {args.out.relative_to(PROJECT) if args.out.is_relative_to(PROJECT) else args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

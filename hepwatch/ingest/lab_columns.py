@@ -1,0 +1,737 @@
+"""A lab feed's text to landing-ready columns, fast: what `oru.read_lab_bytes` reads, without its objects.
+
+The reader (`hepwatch.hl7`) decides what every message and OBX means; this module only makes reading a large
+feed cheap, and must give exactly what the reader gives (`tests/test_lab_columns.py` proves it on the public
+corpus, the sample feeds and the bench feed, against `read_lab_bytes`):
+
+- Framing mirrors `framing.split_blocks` over `framing.split_segments`' lines: a line that starts a message
+  (`MSH` and more) resets all of split_blocks' state, so the lines between two message starts form blocks on
+  their own. A run that is one message of plain segments (the usual case) is taken whole; any other run goes
+  through a line-by-line copy of split_blocks.
+- A message with the standard delimiters (`MSH|^~\\&|`) is read by `_PieceBuilder.add_blocks`, a copy of
+  `oru.read_message` / `oru._observation` that calls the reader's own helpers (`_Fields`,
+  `_patient_identifier`, `values.parse_*`) once per distinct field text (OBX-2..8/11/14, PID-3, MSH-4/9/12,
+  OBR-7/22/25) instead of once per OBX. Two shortcuts stand in for a helper where the text leaves it
+  nothing to do: a field without `^ ~ & \\` is its own `_Fields.text` (and, stripped, its own `first`), and a
+  timestamp of ASCII digits (`YYYY[MM[DD[HH[MM[SS]]]]]`, optionally `+ZZZZ`/`-ZZZZ`) is read as
+  `values.parse_timestamp` reads it. Any other message goes to `oru.read_message` itself.
+- Output is columnar and normalised: one row per block (the ledger); one row of numbers per OBX of a
+  message the reader accepts (message, patient, OBR context, description, value) plus the observation key
+  of `labs.observation_keys` (as its 20-byte SHA-1); the texts those numbers point to are stored once per
+  piece, and `PieceColumns.observations` gathers them into landing columns.
+
+If the reader's rules change, this copy must change with them: the identity test fails until it does.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from hepwatch.hl7.encoding import Encoding
+from hepwatch.hl7.framing import Block, _is_segment, decode_feed_bytes, is_envelope, split_segments
+from hepwatch.hl7.oru import (
+    LAB_RESULT_TYPES,
+    MessageRecord,
+    ObservationRecord,
+    _Fields,
+    _has_text,
+    _patient_identifier,
+    _without_outer_empties,
+    read_lab_bytes,
+    read_message,
+)
+from hepwatch.hl7.values import parse_numeric, parse_timestamp, parse_upper_limit
+
+STANDARD_MSH = "|^~\\&|"  # MSH-1 and MSH-2 of almost every feed: read by the fast path
+_CACHE_LIMIT = 100_000  # entries per memo before it is emptied (memory stays bounded on any feed)
+
+MESSAGE_SCHEMA = pl.Schema(
+    {
+        "message_index": pl.Int64(),  # position of the block in its piece (made file-wide by the caller)
+        "line": pl.Int64(),  # 1-based line in its piece (made file-wide by the caller)
+        "outcome": pl.Utf8(),
+        "reason": pl.Utf8(),
+        "detail": pl.Utf8(),
+        "sending_facility": pl.Utf8(),
+        "control_id": pl.Utf8(),
+        "message_time": pl.Datetime("us"),
+        "message_type": pl.Utf8(),
+        "hl7_version": pl.Utf8(),
+        "observations": pl.Int32(),
+    }
+)
+QUARANTINE_SCHEMA = pl.Schema(
+    {
+        "message_index": pl.Int64(),
+        "line": pl.Int64(),
+        "control_id": pl.Utf8(),
+        "reason": pl.Utf8(),
+        "detail": pl.Utf8(),
+        "raw_payload": pl.Utf8(),
+    }
+)
+# One row per OBX: where its texts are (numbers into the piece's tables) and its observation key.
+ROW_SCHEMA = pl.Schema(
+    {
+        "message_index": pl.UInt32(),
+        "patient_index": pl.UInt32(),  # into PieceColumns.patients
+        "obx_index": pl.Int32(),
+        "obr": pl.UInt32(),
+        "description": pl.UInt32(),
+        "value": pl.UInt32(),
+        "observed": pl.UInt32(),  # OBX-14, read only when the OBR gives no collection time; 0 is none
+        "key": pl.Binary(),  # SHA-1 of the observation's identity (labs.observation_keys)
+    }
+)
+OBR_SCHEMA = pl.Schema(
+    {
+        "placer_order": pl.Utf8(),
+        "filler_order": pl.Utf8(),
+        "collected": pl.Datetime("us"),
+        "report_time": pl.Datetime("us"),
+        "order_status": pl.Utf8(),
+    }
+)
+# What OBX-3, OBX-4, OBX-6, OBX-7, OBX-8 and OBX-11 say (few distinct combinations in any feed).
+DESCRIPTION_SCHEMA = pl.Schema(
+    {
+        "code": pl.Utf8(),
+        "code_text": pl.Utf8(),
+        "code_system": pl.Utf8(),
+        "alt_code": pl.Utf8(),
+        "alt_text": pl.Utf8(),
+        "alt_system": pl.Utf8(),
+        "sub_id": pl.Utf8(),
+        "unit": pl.Utf8(),
+        "reference_range": pl.Utf8(),
+        "range_upper": pl.Float64(),
+        "abnormal_flags": pl.Utf8(),
+        "result_status": pl.Utf8(),
+    }
+)
+# What OBX-2 and OBX-5 say.
+VALUE_SCHEMA = pl.Schema(
+    {
+        "value_type": pl.Utf8(),
+        "value_text": pl.Utf8(),
+        "value_repeats": pl.Int32(),
+        "value": pl.Float64(),
+        "comparator": pl.Utf8(),
+        "value_problem": pl.Utf8(),
+    }
+)
+# Landing columns of an observation, but arrival_seq and patient_key (the ledger's, the pseudonymizer's).
+OBSERVATION_SCHEMA = pl.Schema(
+    {
+        "message_index": pl.Int64(),
+        "patient_index": pl.UInt32(),
+        "obx_index": pl.Int32(),
+        "observation_key": pl.Utf8(),
+        "sending_facility": pl.Utf8(),
+        "control_id": pl.Utf8(),
+        "message_time": pl.Datetime("us"),
+        "placer_order": pl.Utf8(),
+        "filler_order": pl.Utf8(),
+        "collected_at": pl.Datetime("us"),
+        "report_time": pl.Datetime("us"),
+        "order_status": pl.Utf8(),
+        **VALUE_SCHEMA,
+        **DESCRIPTION_SCHEMA,
+    }
+)
+
+# Columns of landing.lab_obx but arrival_seq, patient_key, order_id and description_id (the writer's).
+LANDING_SCHEMA = pl.Schema(
+    {
+        "message_index": pl.UInt32(),
+        "patient_index": pl.UInt32(),
+        "obx_index": pl.Int32(),
+        "obr": pl.UInt32(),
+        "description": pl.UInt32(),
+        "observation_key": pl.Utf8(),
+        "collected_at": pl.Datetime("us"),
+        **VALUE_SCHEMA,
+    }
+)
+
+
+@dataclass
+class PieceColumns:
+    """What one piece of a lab file holds: its ledger rows, quarantined payloads and OBX rows (normalised)."""
+
+    messages: pl.DataFrame  # MESSAGE_SCHEMA, one row per block, in order (row n is block n)
+    quarantine: pl.DataFrame  # QUARANTINE_SCHEMA, one row per block the reader quarantines
+    rows: pl.DataFrame  # ROW_SCHEMA, one row per OBX of a message the reader accepts
+    obrs: pl.DataFrame  # OBR_SCHEMA
+    descriptions: pl.DataFrame  # DESCRIPTION_SCHEMA
+    values: pl.DataFrame  # VALUE_SCHEMA
+    observed: pl.Series  # Datetime
+    patients: list[tuple[str, str]]  # (id_authority, patient_id) of the rows' patient_index
+    lines: int  # segment lines of the piece, as split_segments counts them
+
+    def observations(self, rows: pl.DataFrame | None = None) -> pl.DataFrame:
+        """These rows (default: all) as landing columns (OBSERVATION_SCHEMA), by gathering."""
+        rows = self.rows if rows is None else rows
+        collected = self.obrs["collected"].gather(rows["obr"])
+        frame = pl.concat(
+            [
+                self.messages.select("message_index", "sending_facility", "control_id", "message_time")[
+                    rows["message_index"]
+                ],
+                rows.select("patient_index", "obx_index", observation_key=pl.col("key").bin.encode("hex")),
+                self.obrs.drop("collected")[rows["obr"]].with_columns(
+                    collected_at=collected.fill_null(self.observed.gather(rows["observed"]))
+                ),
+                self.values[rows["value"]],
+                self.descriptions[rows["description"]],
+            ],
+            how="horizontal",
+        )
+        return frame.select(list(OBSERVATION_SCHEMA))
+
+    def landing_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """These rows as landing.lab_obx columns: the OBR and description as this piece's row numbers
+        (`obr`, `description`; the writer turns them into ids), the rest gathered (LANDING_SCHEMA)."""
+        collected = self.obrs["collected"].gather(rows["obr"])
+        frame = pl.concat(
+            [
+                rows.select(
+                    "message_index", "patient_index", "obx_index", "obr", "description",
+                    observation_key=pl.col("key").bin.encode("hex"),
+                ),
+                pl.DataFrame({"collected_at": collected.fill_null(self.observed.gather(rows["observed"]))}),
+                self.values[rows["value"]],
+            ],
+            how="horizontal",
+        )  # fmt: skip
+        return frame.select(list(LANDING_SCHEMA))
+
+
+class _Memo(dict[Any, Any]):
+    """A memo of one field rule: field text -> value, computed on first sight; emptied when it grows large."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.rule = rule
+
+    def __missing__(self, key: Any) -> Any:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        value = self[key] = self.rule(key)
+        return value
+
+
+_FX = _Fields(Encoding())  # the standard delimiters, as Encoding.from_msh reads `MSH|^~\\&|`
+_DELIMITED = re.compile(r"[\^~&\\]").search  # a field with none of these is its own _Fields.text
+_FIRST_DELIMITED = re.compile(r"[\^~\\]").search  # ... and, stripped, its own _Fields.first
+_DIGITS_TIME = re.compile(r"(\d{4}(?:\d\d){0,5})(?:[+-]\d{4})?", re.ASCII).fullmatch
+
+
+def _get(fields: Sequence[str], n: int) -> str:
+    return fields[n] if n < len(fields) else ""
+
+
+def _timestamp(raw: str) -> datetime | None:
+    """values.parse_timestamp(_Fields.first(raw)), reading plain ASCII digit timestamps directly."""
+    match = _DIGITS_TIME(raw)
+    if match is None:
+        return parse_timestamp(_FX.first(raw))
+    digits = match.group(1)
+    size = len(digits)
+    try:
+        return datetime(
+            int(digits[:4]),
+            int(digits[4:6]) if size > 4 else 1,
+            int(digits[6:8]) if size > 6 else 1,
+            int(digits[8:10]) if size > 8 else 0,
+            int(digits[10:12]) if size > 10 else 0,
+            int(digits[12:14]) if size > 12 else 0,
+        )
+    except ValueError:
+        return None
+
+
+def _text(raw: str) -> str:
+    """_Fields.text of the standard delimiters."""
+    return raw if _DELIMITED(raw) is None else _FX.text(raw)
+
+
+def _first(raw: str) -> str:
+    """_Fields.first of the standard delimiters (`&` does not matter to it, and is kept)."""
+    return raw.strip() if _FIRST_DELIMITED(raw) is None else _FX.first(raw)
+
+
+def _identity_part(code: str, text: str, system: str, alt_code: str, alt_system: str, sub_id: str) -> str:
+    """The OBX part of labs.observation_keys' identity (system, code, alternates, the text only without a
+    code, sub-ID), with a leading separator: the OBR part goes before it."""
+    return "\x1f" + "\x1f".join(
+        (system, code, alt_system, alt_code, text if not (code or alt_code) else "", sub_id)
+    )
+
+
+def _describe(key: tuple[str, str, str, str, str, str]) -> tuple:
+    """_observation's reading of OBX-3, -4, -6, -7, -8 and -11; and the observation key's OBX part."""
+    raw3, raw4, raw6, raw7, raw8, raw11 = key
+    code = _FX.components(raw3)
+    parts = [_get(code, i).strip() for i in range(6)]
+    unit_comps = _FX.components(raw6)
+    unit = (unit_comps[0].strip() or _get(unit_comps, 1).strip()) if unit_comps else ""
+    reference_range = _FX.components(raw7)[0].strip()
+    sub_id = _FX.first(raw4)
+    return (
+        *parts,
+        sub_id,
+        unit,
+        reference_range,
+        parse_upper_limit(reference_range),
+        _FX.repeats_first_components(raw8),
+        _FX.first(raw11).upper(),
+        _identity_part(parts[0], parts[1], parts[2], parts[3], parts[5], sub_id),
+    )
+
+
+def _value(key: tuple[str, str]) -> tuple:
+    """_observation's reading of OBX-2 and OBX-5."""
+    raw2, raw5 = key
+    value_type = _FX.first(raw2).upper()
+    components = _FX.components(raw5)
+    numeric = parse_numeric(value_type, components)
+    return (
+        value_type,
+        "^".join(_without_outer_empties(components)),
+        sum(1 for rep in raw5.split(_FX.enc.repetition) if _has_text(_FX, rep)),
+        numeric.value,
+        numeric.comparator,
+        numeric.problem,
+    )
+
+
+def _message_type(raw: str) -> tuple[str, str, str | None]:
+    comps = _FX.components(raw)
+    msg_type = comps[0].strip().upper()
+    trigger = _get(comps, 1).strip().upper()
+    return msg_type, trigger, (f"{msg_type}^{trigger}" if trigger else msg_type or None)
+
+
+def _authority_and_id(patient: tuple[str, str] | None) -> tuple[str, str] | None:
+    """(id_authority, patient_id), the order the ledger keys patients by, from (id, authority)."""
+    return None if patient is None else (patient[1], patient[0])
+
+
+def _segment_lines(text: str) -> list[str]:
+    """framing.split_segments, without the passes that can change nothing (no BOM character, no LF)."""
+    if "\ufeff" in text:
+        return split_segments(text)
+    cr = "\r" in text
+    if "\x0b" in text:
+        text = text.replace("\x0b", "\r" if cr else "\n")
+    if "\x1c" in text:
+        text = text.replace("\x1c", "")
+    if not cr:
+        return text.split("\n")
+    lines = text.split("\r")
+    return [line.strip("\n") for line in lines] if "\n" in text else lines
+
+
+def _frame(rows: list[tuple], schema: pl.Schema) -> pl.DataFrame:
+    """Row tuples (possibly longer than the schema) to a frame, column by column."""
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    columns = list(zip(*rows, strict=True))
+    return pl.DataFrame(
+        [pl.Series(name, columns[i], dtype=dtype) for i, (name, dtype) in enumerate(schema.items())]
+    )
+
+
+class LabColumnsReader:
+    """Reads pieces of lab files into PieceColumns; keeps its memos from piece to piece (one per process)."""
+
+    def __init__(self) -> None:
+        fx = _FX
+        self.describe = _Memo(_describe)
+        self.value = _Memo(_value)
+        self.timestamp = _Memo(_timestamp)
+        self.text = _Memo(lambda raw: _text(raw) or None)
+        self.first = _Memo(lambda raw: _first(raw) or None)
+        self.upper_first = _Memo(lambda raw: _first(raw).upper())
+        self.message_type = _Memo(_message_type)
+        self.patient = _Memo(lambda raw: _authority_and_id(_patient_identifier(fx, raw)))
+        self.segment_ok: dict[str, dict[str, bool]] = {}  # field separator -> line[:4] -> plain segment?
+
+    # ---- framing (mirrors framing.split_blocks) -------------------------------------------------------
+
+    def _plain(self, prefix: str, separator: str) -> bool:
+        """Would split_blocks append a line starting with `prefix` (its first 4 characters) to a message?"""
+        known = self.segment_ok.setdefault(separator, {})
+        plain = known.get(prefix)
+        if plain is None:
+            plain = known[prefix] = not is_envelope(prefix) and _is_segment(prefix, separator)
+        return plain
+
+    @staticmethod
+    def _blocks_by_lines(lines: list[str], start: int, end: int) -> list[tuple[int, list[str], bool]]:
+        """A line-by-line copy of framing.split_blocks over lines[start:end], from its initial state."""
+        blocks: list[tuple[int, list[str], bool]] = []
+        current: list[str] = []
+        current_line = 0
+        in_message = False
+        field_separator = "|"
+        for number in range(start + 1, end + 1):
+            line = lines[number - 1]
+            if not line.strip():
+                continue
+            if line.startswith("MSH") and len(line) > 3:
+                if current:
+                    blocks.append((current_line, current, in_message))
+                current, current_line, in_message = [line], number, True
+                field_separator = line[3]
+                continue
+            if is_envelope(line):
+                if current:
+                    blocks.append((current_line, current, in_message))
+                current, in_message = [], False
+                continue
+            if in_message and _is_segment(line, field_separator):
+                current.append(line)
+                continue
+            if in_message or not current:
+                if current:
+                    blocks.append((current_line, current, in_message))
+                current, current_line, in_message = [], number, False
+            current.append(line)
+        if current:
+            blocks.append((current_line, current, in_message))
+        return blocks
+
+    def blocks(self, text: str) -> tuple[list[tuple[int, list[str], bool]], int]:
+        """(line, segments, is_message) of every block of `text`, as split_blocks makes them; and the line count."""
+        lines = _segment_lines(text)
+        starts = [i for i, line in enumerate(lines) if line[:3] == "MSH" and len(line) > 3]
+        blocks: list[tuple[int, list[str], bool]] = []
+        if not starts or starts[0] > 0:
+            blocks.extend(self._blocks_by_lines(lines, 0, starts[0] if starts else len(lines)))
+        plain = self._plain
+        bounds = [*starts, len(lines)]
+        for k in range(len(starts)):
+            start, end = bounds[k], bounds[k + 1]
+            separator = lines[start][3]
+            known = self.segment_ok.get(separator) or {}
+            skipped = False
+            whole = True
+            for i in range(start + 1, end):
+                line = lines[i]
+                ok = known.get(line[:4])
+                if ok:
+                    continue
+                if ok is None and plain(line[:4], separator):
+                    known = self.segment_ok[separator]
+                    continue
+                if not line.strip():
+                    skipped = True
+                    continue
+                whole = False
+                break
+            if whole:
+                segments = lines[start:end]
+                if skipped:
+                    segments = [line for line in segments if line.strip()]
+                blocks.append((start + 1, segments, True))
+            else:
+                blocks.extend(self._blocks_by_lines(lines, start, end))
+        return blocks, len(lines)
+
+    # ---- reading -------------------------------------------------------------------------------------
+
+    def read(self, text: str) -> PieceColumns:
+        """Every block of a piece of a lab file's text (decoded as the whole file is) to columns."""
+        collecting = gc.isenabled()
+        gc.disable()  # millions of small tuples and lists, no cycles: the collector would only rescan them
+        try:
+            blocks, line_count = self.blocks(text)
+            out = _PieceBuilder(self)
+            out.add_blocks(blocks)
+            del blocks
+            return out.finish(line_count)
+        finally:
+            if collecting:
+                gc.enable()
+
+
+class _PieceBuilder:
+    """Accumulates one piece's rows; `finish` turns them into frames."""
+
+    def __init__(self, reader: LabColumnsReader) -> None:
+        self.r = reader
+        self.messages: list[tuple] = []  # MESSAGE_SCHEMA rows; row n is block n
+        self.quarantine: list[tuple] = []  # QUARANTINE_SCHEMA rows
+        self.rows: list[tuple] = []  # ROW_SCHEMA rows
+        self.obrs: list[tuple] = []  # OBR_SCHEMA rows, plus the observation key's OBR part
+        self.descriptions: list[tuple] = []  # DESCRIPTION_SCHEMA rows, plus the key's OBX part
+        self.description_ids: dict[tuple, int] = {}
+        self.values: list[tuple] = []  # VALUE_SCHEMA rows
+        self.value_ids: dict[tuple, int] = {}
+        self.observed: list[datetime | None] = [None]
+        self.observed_ids: dict[str, int] = {}
+        self.patients: list[tuple[str, str]] = []
+        self.patient_ids: dict[tuple[str, str], int] = {}
+
+    def _patient_index(self, patient: tuple[str, str]) -> int:
+        found = self.patient_ids.get(patient)
+        if found is None:
+            found = self.patient_ids[patient] = len(self.patients)
+            self.patients.append(patient)
+        return found
+
+    def _obr(self, context: tuple, facility: str | None, control_id: str | None) -> int:
+        """An OBR context row: placer, filler, collected, report time, status, and the key's OBR part."""
+        placer, filler = context[0], context[1]
+        orders = (placer, filler) if (placer or filler) else ("msg", control_id or "")
+        self.obrs.append((*context, "\x1f".join((facility or "", *orders))))
+        return len(self.obrs) - 1
+
+    def _standard_obr(self, obr: list[str], facility: str | None, control_id: str | None) -> int:
+        """_observation's reading of OBR-2, -3, -7, -22 and -25 (an empty list when there is no OBR)."""
+        r = self.r
+        n = len(obr)
+        return self._obr(
+            (
+                _text(obr[2]) if n > 2 else "",
+                _text(obr[3]) if n > 3 else "",
+                r.timestamp[obr[7]] if n > 7 else None,
+                r.timestamp[obr[22] if n > 22 else ""],
+                r.upper_first[obr[25] if n > 25 else ""],
+            ),
+            facility,
+            control_id,
+        )
+
+    def stray(self, index: int, line: int, segments: list[str]) -> None:
+        """read_lab_bytes' record of a block of text that is not HL7."""
+        detail = f"{len(segments)} line(s) of text that are not HL7 segments"
+        self.messages.append((index, line, "quarantined", "not_hl7", detail, None, None, None, None, None, 0))
+        self.quarantine.append((index, line, None, "not_hl7", detail, "\r".join(segments)))
+
+    def record(self, record: MessageRecord, observations: list[ObservationRecord]) -> None:
+        """A message the reader itself read (one with other delimiters), as rows."""
+        self.messages.append(
+            (
+                record.index, record.line, record.outcome, record.reason, record.detail,
+                record.sending_facility, record.control_id, record.message_time, record.message_type,
+                record.version, record.observations,
+            )
+        )  # fmt: skip
+        if record.outcome == "quarantined":
+            self.quarantine.append(
+                (record.index, record.line, record.control_id, record.reason, record.detail, record.raw)
+            )
+        seen: dict[str, int] = {}
+        for obs in observations:
+            obr = self._obr(
+                (obs.placer_order, obs.filler_order, obs.collected_at, obs.report_time, obs.order_status),
+                record.sending_facility,
+                record.control_id,
+            )
+            part = _identity_part(
+                obs.code, obs.code_text, obs.code_system, obs.alt_code, obs.alt_system, obs.sub_id
+            )
+            self.descriptions.append(
+                (
+                    obs.code, obs.code_text, obs.code_system, obs.alt_code, obs.alt_text, obs.alt_system,
+                    obs.sub_id, obs.unit, obs.reference_range, obs.range_upper, obs.abnormal_flags,
+                    obs.result_status, part,
+                )
+            )  # fmt: skip
+            self.values.append(
+                (
+                    obs.value_type,
+                    obs.value_text,
+                    obs.value_repeats,
+                    obs.value,
+                    obs.comparator,
+                    obs.value_problem,
+                )
+            )
+            observed = 0
+            if obs.collected_at is None:
+                self.observed.append(obs.observed_at)
+                observed = len(self.observed) - 1
+            identity = self.obrs[obr][5] + part
+            count = seen[identity] = seen.get(identity, 0) + 1
+            self.rows.append(
+                (
+                    record.index, self._patient_index((obs.id_authority, obs.patient_id)), obs.obx_index, obr,
+                    len(self.descriptions) - 1, len(self.values) - 1, observed,
+                    hashlib.sha1(f"{identity}\x1f{count}".encode(), usedforsecurity=False).digest(),
+                )
+            )  # fmt: skip
+
+    def add_blocks(self, blocks: list[tuple[int, list[str], bool]]) -> None:
+        """Every block: oru.read_message, field for field, for messages with the standard delimiters.
+
+        One loop with everything it touches bound to locals: this is where ingestion spends its time.
+        """
+        r = self.r
+        messages, quarantine, rows = self.messages, self.quarantine, self.rows
+        obrs = self.obrs
+        descriptions, description_ids, describe = self.descriptions, self.description_ids, r.describe
+        values, value_ids, read_value = self.values, self.value_ids, r.value
+        observed_at, observed_ids, timestamp = self.observed, self.observed_ids, r.timestamp
+        text, first, message_types, patients = r.text, r.first, r.message_type, r.patient
+        patient_ids, patient_list = self.patient_ids, self.patients
+        sha1 = hashlib.sha1
+        lab_result_types = LAB_RESULT_TYPES
+        padding = [""] * 15
+        for index, (line, segments, is_message) in enumerate(blocks):
+            if not is_message:
+                self.stray(index, line, segments)
+                continue
+            msh = segments[0]
+            if msh[3:9] != STANDARD_MSH:
+                self.record(*read_message(Block(index, line, tuple(segments), True)))
+                continue
+            fields = msh.split("|")  # fields[n - 1] is MSH-n
+            if len(fields) < 12:
+                fields += padding[: 12 - len(fields)]
+            facility = text[fields[3]]
+            message_time = _timestamp(fields[6])
+            msg_type, trigger, message_type = message_types[fields[8]]
+            control_id = _first(fields[9]) or None
+            version = first[fields[11]]
+            outcome, reason, detail = "accepted", None, None
+            start = len(rows)
+            if (msg_type, trigger) not in lab_result_types:
+                outcome, reason = "ignored", "not_lab_result"
+                detail = f"message type {message_type or '(none)'} is not ORU^R01"
+            elif not control_id:
+                outcome, reason, detail = (
+                    "quarantined",
+                    "missing_control_id",
+                    "MSH-10 (message control ID) is empty",
+                )
+            else:
+                patient_index = -1
+                saw_pid = False
+                obr: list[str] | None = None
+                obr_row = -1
+                obr_part = ""
+                collected_missing = False
+                seen: dict[str, int] = {}
+                obx_index = 0
+                for segment in segments:
+                    seg_id = segment[:3]
+                    if seg_id == "OBX":
+                        if patient_index < 0:
+                            outcome, reason = "quarantined", "missing_patient_id"
+                            detail = "OBX before any PID segment with an identifier"
+                            break
+                        if obr_row < 0:
+                            obr_row = self._standard_obr(obr or [], facility, control_id)
+                            obr_part = obrs[obr_row][5]
+                            collected_missing = obrs[obr_row][2] is None
+                        obx = segment.split("|")
+                        if len(obx) < 15:
+                            obx += padding[: 15 - len(obx)]
+                        key = (obx[3], obx[4], obx[6], obx[7], obx[8], obx[11])
+                        description = description_ids.get(key)
+                        if description is None:
+                            description = description_ids[key] = len(descriptions)
+                            descriptions.append(describe[key])
+                        key2 = (obx[2], obx[5])
+                        value = value_ids.get(key2)
+                        if value is None:
+                            value = value_ids[key2] = len(values)
+                            values.append(read_value[key2])
+                        observed = 0
+                        if collected_missing:  # no OBR-7: the collection time is OBX-14
+                            observed = observed_ids.get(obx[14], 0)
+                            if not observed:
+                                observed = observed_ids[obx[14]] = len(observed_at)
+                                observed_at.append(timestamp[obx[14]])
+                        identity = obr_part + descriptions[description][12]
+                        count = seen[identity] = seen.get(identity, 0) + 1
+                        rows.append(
+                            (
+                                index, patient_index, obx_index, obr_row, description, value, observed,
+                                sha1(f"{identity}\x1f{count}".encode(), usedforsecurity=False).digest(),
+                            )
+                        )  # fmt: skip
+                        obx_index += 1
+                    elif seg_id == "PID":
+                        saw_pid = True
+                        pid = segment.split("|", 4)
+                        patient = patients[pid[3] if len(pid) > 3 else ""]
+                        if patient is None:
+                            outcome, reason = "quarantined", "missing_patient_id"
+                            detail = "PID-3 (patient identifier list) has no identifier"
+                            break
+                        patient_index = patient_ids.get(patient, -1)
+                        if patient_index < 0:
+                            patient_index = patient_ids[patient] = len(patient_list)
+                            patient_list.append(patient)
+                        obr, obr_row = None, -1
+                    elif seg_id == "OBR":
+                        obr, obr_row = segment.split("|"), -1
+                else:
+                    if not saw_pid:
+                        outcome, reason, detail = (
+                            "quarantined",
+                            "missing_patient_id",
+                            "the message has no PID segment",
+                        )
+            count = 0
+            if outcome == "accepted":
+                count = len(rows) - start
+            else:
+                del rows[start:]
+            messages.append(
+                (
+                    index,
+                    line,
+                    outcome,
+                    reason,
+                    detail,
+                    facility,
+                    control_id,
+                    message_time,
+                    message_type,
+                    version,
+                    count,
+                )
+            )
+            if outcome == "quarantined":
+                quarantine.append((index, line, control_id, reason, detail, "\r".join(segments)))
+
+    def finish(self, line_count: int) -> PieceColumns:
+        return PieceColumns(
+            messages=_frame(self.messages, MESSAGE_SCHEMA),
+            quarantine=_frame(self.quarantine, QUARANTINE_SCHEMA),
+            rows=_frame(self.rows, ROW_SCHEMA),
+            obrs=_frame(self.obrs, OBR_SCHEMA),
+            descriptions=_frame(self.descriptions, DESCRIPTION_SCHEMA),
+            values=_frame(self.values, VALUE_SCHEMA),
+            observed=pl.Series("observed", self.observed, dtype=pl.Datetime("us")),
+            patients=self.patients,
+            lines=line_count,
+        )
+
+
+def reference_columns(data: bytes) -> PieceColumns:
+    """The same columns from the reader itself (`read_lab_bytes`): slow, the yardstick of `read`."""
+    read = read_lab_bytes(data)
+    by_message: dict[int, list[ObservationRecord]] = {}
+    for obs in read.observations:
+        by_message.setdefault(obs.message_index, []).append(obs)
+    out = _PieceBuilder(LabColumnsReader())
+    for message in read.messages:
+        out.record(message, by_message.get(message.index, []))
+    return out.finish(len(split_segments(decode_feed_bytes(data))))

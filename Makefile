@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev docs fuzz generate-sample clean
+.PHONY: install demo test lint dev docs fuzz bench bench-identity generate-sample clean
 
 install: $(STAMP)
 
@@ -35,6 +35,13 @@ dev: $(STAMP)  ## Dagster UI (webserver + daemon) with a persistent instance in 
 fuzz: $(STAMP)  ## fuzz the HL7 reader for FUZZ_SECONDS (default 60) with atheris
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check atheris==3.0.0
 	$(BIN)/python fuzz/fuzz_reader.py --seconds $${FUZZ_SECONDS:-60}
+
+bench: $(STAMP)  ## ingestion benchmark (issue 5): 1M generated ORU messages; writes bench/results.json
+	$(BIN)/python bench/run_bench.py --messages $${BENCH_MESSAGES:-1000000} --files $${BENCH_FILES:-200} \
+		--profile $${BENCH_PROFILE:-50000}
+
+bench-identity: $(STAMP)  ## the fast reader against the reader on the whole 1M-message bench feed
+	$(BIN)/python bench/run_bench.py --messages $${BENCH_MESSAGES:-1000000} --identity
 
 docs: demo  ## regenerate the README's data dictionary and example query outputs from warehouse/
 	$(BIN)/python -m pipelines.docs warehouse

@@ -261,6 +261,46 @@ def profile(feeds: Path, top: int = 25) -> dict[str, Any]:
     }
 
 
+def identity(feeds: Path, slice_messages: int = 20_000) -> dict[str, Any]:
+    """The fast columnar reader against the reader itself (`read_lab_bytes`) on the whole feed, in slices of
+    `slice_messages` messages (tests/test_lab_columns.py compares smaller feeds in `make test`)."""
+    from hepwatch.hl7.framing import decode_feed_bytes
+    from hepwatch.ingest.lab_columns import LabColumnsReader, reference_columns
+
+    def view(columns: Any) -> tuple:
+        observations = columns.observations()
+        patients = [columns.patients[i] for i in observations["patient_index"]]
+        return columns.messages, columns.quarantine, observations.drop("patient_index"), patients
+
+    reader = LabColumnsReader()
+    compared = 0
+    started = time.perf_counter()
+    batch: list[bytes] = []
+    path = _feed_file(feeds)[0]
+
+    def compare() -> None:
+        nonlocal compared
+        data = b"".join(batch)
+        fast, slow = view(reader.read(decode_feed_bytes(data))), view(reference_columns(data))
+        for name, a, b in zip(("messages", "quarantine", "observations"), fast[:3], slow[:3], strict=True):
+            if not a.equals(b):
+                raise SystemExit(f"bench: identity: {name} differ in the slice after message {compared}")
+        if fast[3] != slow[3]:
+            raise SystemExit(f"bench: identity: patients differ in the slice after message {compared}")
+        compared += len(batch)
+        print(f"bench: identity: {compared:,} messages identical", file=sys.stderr, flush=True)
+
+    with path.open("rb") as handle:
+        for line in handle:  # one message per line: segments end in CR, messages in CR LF
+            batch.append(line)
+            if len(batch) == slice_messages:
+                compare()
+                batch = []
+    if batch:
+        compare()
+    return {"messages": compared, "seconds": round(time.perf_counter() - started, 1)}
+
+
 # ---- the run ------------------------------------------------------------------------------------------
 
 
@@ -276,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-hl7-sample", type=int, default=0, help="0: every message")
     parser.add_argument("--profile", type=int, default=0, help="profile ingestion of this many messages")
     parser.add_argument("--profile-only", action="store_true", help="only the profile (with --profile M)")
+    parser.add_argument(
+        "--identity", action="store_true", help="only compare the fast reader with the reader"
+    )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results.json")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--feeds", type=Path, help=argparse.SUPPRESS)
@@ -284,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(CHILDREN[args.child](args.feeds, args)))
         return 0
 
+    if args.identity:
+        print(json.dumps(identity(generate(args.seed, args.messages))))
+        return 0
     if args.profile_only:
         profile(generate(args.seed, args.profile or 50_000))
         return 0

@@ -7,8 +7,8 @@
 With atheris (libFuzzer for Python, coverage-guided) when it is installed, otherwise a time-boxed hypothesis
 loop. Each input goes to `read_lab_bytes` and through `fuzz.invariants.check_read`: every block in exactly one
 bucket (accepted / ignored / quarantined with a reason), every non-blank line in exactly one block, one
-observation per OBX of an accepted message, finite numbers, a ULN above zero; and reading twice gives the same
-records. atheris starts from the public corpus (../shared/hl7-corpus), the committed sample feeds and a few
+observation per OBX of an accepted message, finite numbers, a ULN above zero; reading twice gives the same
+records; and the columnar reader of bulk ingestion (`hepwatch.ingest.lab_columns`) reads exactly the same. atheris starts from the public corpus (../shared/hl7-corpus), the committed sample feeds and a few
 hand-written messages, copied into fuzz/work/corpus/ (kept between runs; the seed directories are never
 written to), with a dictionary of HL7 tokens. A failing input is written to fuzz/artifacts/ (atheris) or
 printed (hypothesis); the run then exits non-zero.
@@ -45,10 +45,11 @@ DICTIONARY = [
 
 
 def one_input(data: bytes) -> None:
-    from fuzz.invariants import check_deterministic, check_read
+    from fuzz.invariants import check_deterministic, check_fast_reader, check_read
 
     check_read(data)
     check_deterministic(data)
+    check_fast_reader(data)
 
 
 def _scratch_corpus(directory: Path) -> None:
@@ -73,9 +74,10 @@ def _dictionary_file(path: Path) -> None:
 def run_atheris(seconds: int, extra: list[str]) -> None:
     import atheris
 
-    with atheris.instrument_imports(include=["hepwatch.hl7", "fuzz"]):
+    with atheris.instrument_imports(include=["hepwatch.hl7", "hepwatch.ingest.lab_columns", "fuzz"]):
         import fuzz.invariants  # noqa: F401
-        import hepwatch.hl7.oru  # noqa: F401
+        import hepwatch.hl7.oru
+        import hepwatch.ingest.lab_columns  # noqa: F401
 
     # Kept between runs (git-ignored): what one run learns, the next starts from.
     work = PROJECT / "fuzz" / "work"

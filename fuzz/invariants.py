@@ -57,3 +57,28 @@ def check_read(data: bytes, read: FileRead | None = None) -> FileRead:
 def check_deterministic(data: bytes) -> None:
     """Reading the same bytes twice gives the same records."""
     assert read_lab_bytes(data) == read_lab_bytes(data), "two readings of the same bytes differ"
+
+
+_FAST_READER = None
+
+
+def check_fast_reader(data: bytes) -> None:
+    """The columnar reader used for bulk ingestion (`hepwatch.ingest.lab_columns`) reads exactly what the
+    reader reads: every ledger row, quarantined payload, observation (with its key) and patient."""
+    global _FAST_READER
+    from hepwatch.ingest.lab_columns import LabColumnsReader, reference_columns
+
+    if _FAST_READER is None:
+        _FAST_READER = LabColumnsReader()  # one reader for every input, as in an ingestion worker
+    fast = _FAST_READER.read(decode_feed_bytes(data))
+    slow = reference_columns(data)
+    for name in ("messages", "quarantine"):
+        assert getattr(fast, name).equals(getattr(slow, name)), f"fast reader: {name} differ"
+    fast_obs, slow_obs = fast.observations(), slow.observations()
+    assert fast_obs.drop("patient_index").equals(slow_obs.drop("patient_index")), (
+        "fast reader: observations differ"
+    )
+    assert [fast.patients[i] for i in fast_obs["patient_index"]] == [
+        slow.patients[i] for i in slow_obs["patient_index"]
+    ], "fast reader: patients differ"
+    assert fast.lines == slow.lines, "fast reader: line count differs"

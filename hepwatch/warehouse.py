@@ -106,7 +106,8 @@ def _same(left: str, right: str, columns: str) -> str:
 def insert_observations(conn: duckdb.DuckDBPyConnection, relation: str | pl.DataFrame) -> None:
     """Rows with landing.lab_observations' columns (a frame, or the name of a table or view) into the
     normalised landing tables (landing.lab_obx, lab_orders, lab_descriptions). Ingestion writes those tables
-    directly; this is for migration and for tests that land hand-made observations."""
+    directly; this is for migration and for tests that land hand-made observations. `observation_key` must be
+    at least 32 hex digits (labs.observation_keys gives 40): its first 32 are kept."""
     if isinstance(relation, pl.DataFrame):
         if relation.is_empty():
             return
@@ -134,7 +135,8 @@ def insert_observations(conn: duckdb.DuckDBPyConnection, relation: str | pl.Data
     conn.execute(
         f"""
         INSERT INTO landing.lab_obx BY NAME
-        SELECT s.arrival_seq, s.obx_index, s.observation_key, s.patient_key, o.order_id, d.description_id,
+        SELECT s.arrival_seq, s.obx_index, ('0x' || left(s.observation_key, 16))::UBIGINT AS key_hi,
+            ('0x' || substr(s.observation_key, 17, 16))::UBIGINT AS key_lo, s.patient_key, o.order_id, d.description_id,
             s.collected_at, s.collected_date, s.value_type, s.value_text, s.value_repeats, s.value, s.comparator,
             s.value_problem
         FROM {relation} AS s

@@ -70,7 +70,7 @@ def add_results(conn: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, str,
         .with_row_index("obx_index", offset=landed)
         .with_columns(
             arrival_seq=pl.col("obx_index").cast(pl.Int64),
-            observation_key=pl.col("obx_index").cast(pl.Utf8),
+            observation_key=pl.format("{}", pl.col("obx_index")).str.zfill(40),
             control_id=pl.lit("C"),
             code=pl.Series([LOINC[a] for _, _, a, _ in rows]),
             code_system=pl.lit("LN"),

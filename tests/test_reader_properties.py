@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz.fuzz_reader import DICTIONARY, SEED_MESSAGES
-from fuzz.invariants import check_deterministic, check_read
+from fuzz.invariants import check_deterministic, check_fast_reader, check_read
 from hepwatch.hl7.oru import read_lab_bytes
 
 FAST = settings(
@@ -48,6 +48,12 @@ MUTATED = st.builds(
 def test_any_bytes_are_read_without_a_crash_and_the_ledger_adds_up(data):
     check_read(data)
     check_deterministic(data)
+
+
+@FAST
+@given(st.binary(max_size=400) | HL7ISH | MUTATED)
+def test_the_fast_columnar_reader_reads_any_bytes_exactly_as_the_reader(data):
+    check_fast_reader(data)
 
 
 @FAST

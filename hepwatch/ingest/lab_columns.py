@@ -17,7 +17,7 @@ corpus, the sample feeds and the bench feed, against `read_lab_bytes`):
   `values.parse_timestamp` reads it. Any other message goes to `oru.read_message` itself.
 - Output is columnar and normalised: one row per block (the ledger); one row of numbers per OBX of a
   message the reader accepts (message, patient, OBR context, description, value) plus the observation key
-  of `labs.observation_keys` (as its 20-byte SHA-1); the texts those numbers point to are stored once per
+  of `labs.observation_keys` (its first 128 bits, as two 64-bit numbers); the texts those numbers point to are stored once per
   piece, and `PieceColumns.observations` gathers them into landing columns.
 
 If the reader's rules change, this copy must change with them: the identity test fails until it does.
@@ -26,13 +26,13 @@ If the reader's rules change, this copy must change with them: the identity test
 from __future__ import annotations
 
 import gc
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from hepwatch.hl7.encoding import Encoding
@@ -87,8 +87,11 @@ ROW_SCHEMA = pl.Schema(
         "obr": pl.UInt32(),
         "description": pl.UInt32(),
         "value": pl.UInt32(),
-        "observed": pl.UInt32(),  # OBX-14, read only when the OBR gives no collection time; 0 is none
-        "key": pl.Binary(),  # SHA-1 of the observation's identity (labs.observation_keys)
+        "collected_at": pl.Datetime("us"),  # OBR-7, else OBX-14
+        # the observation key: the first 128 bits of the SHA-1 of its identity (labs.observation_keys), as two
+        # numbers (DuckDB stores them at a fraction of the cost of 40 hex digits; the view shows them as hex)
+        "key_hi": pl.UInt64(),
+        "key_lo": pl.UInt64(),
     }
 )
 OBR_SCHEMA = pl.Schema(
@@ -156,7 +159,8 @@ LANDING_SCHEMA = pl.Schema(
         "obx_index": pl.Int32(),
         "obr": pl.UInt32(),
         "description": pl.UInt32(),
-        "observation_key": pl.Utf8(),
+        "key_hi": pl.UInt64(),
+        "key_lo": pl.UInt64(),
         "collected_at": pl.Datetime("us"),
         **VALUE_SCHEMA,
     }
@@ -173,23 +177,19 @@ class PieceColumns:
     obrs: pl.DataFrame  # OBR_SCHEMA
     descriptions: pl.DataFrame  # DESCRIPTION_SCHEMA
     values: pl.DataFrame  # VALUE_SCHEMA
-    observed: pl.Series  # Datetime
     patients: list[tuple[str, str]]  # (id_authority, patient_id) of the rows' patient_index
     lines: int  # segment lines of the piece, as split_segments counts them
 
     def observations(self, rows: pl.DataFrame | None = None) -> pl.DataFrame:
         """These rows (default: all) as landing columns (OBSERVATION_SCHEMA), by gathering."""
         rows = self.rows if rows is None else rows
-        collected = self.obrs["collected"].gather(rows["obr"])
         frame = pl.concat(
             [
                 self.messages.select("message_index", "sending_facility", "control_id", "message_time")[
                     rows["message_index"]
                 ],
-                rows.select("patient_index", "obx_index", observation_key=pl.col("key").bin.encode("hex")),
-                self.obrs.drop("collected")[rows["obr"]].with_columns(
-                    collected_at=collected.fill_null(self.observed.gather(rows["observed"]))
-                ),
+                rows.select("patient_index", "obx_index", observation_key=_hex_keys(rows)),
+                self.obrs.drop("collected")[rows["obr"]].with_columns(collected_at=rows["collected_at"]),
                 self.values[rows["value"]],
                 self.descriptions[rows["description"]],
             ],
@@ -200,14 +200,12 @@ class PieceColumns:
     def landing_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
         """These rows as landing.lab_obx columns: the OBR and description as this piece's row numbers
         (`obr`, `description`; the writer turns them into ids), the rest gathered (LANDING_SCHEMA)."""
-        collected = self.obrs["collected"].gather(rows["obr"])
         frame = pl.concat(
             [
                 rows.select(
                     "message_index", "patient_index", "obx_index", "obr", "description",
-                    observation_key=pl.col("key").bin.encode("hex"),
+                    "key_hi", "key_lo", "collected_at",
                 ),
-                pl.DataFrame({"collected_at": collected.fill_null(self.observed.gather(rows["observed"]))}),
                 self.values[rows["value"]],
             ],
             how="horizontal",
@@ -343,16 +341,6 @@ def _segment_lines(text: str) -> list[str]:
     return [line.strip("\n") for line in lines] if "\n" in text else lines
 
 
-def _frame(rows: list[tuple], schema: pl.Schema) -> pl.DataFrame:
-    """Row tuples (possibly longer than the schema) to a frame, column by column."""
-    if not rows:
-        return pl.DataFrame(schema=schema)
-    columns = list(zip(*rows, strict=True))
-    return pl.DataFrame(
-        [pl.Series(name, columns[i], dtype=dtype) for i, (name, dtype) in enumerate(schema.items())]
-    )
-
-
 class LabColumnsReader:
     """Reads pieces of lab files into PieceColumns; keeps its memos from piece to piece (one per process)."""
 
@@ -367,6 +355,13 @@ class LabColumnsReader:
         self.message_type = _Memo(_message_type)
         self.patient = _Memo(lambda raw: _authority_and_id(_patient_identifier(fx, raw)))
         self.segment_ok: dict[str, dict[str, bool]] = {}  # field separator -> line[:4] -> plain segment?
+        self._duck: duckdb.DuckDBPyConnection | None = None
+
+    def duck(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB of this reader's own (the observation keys' SHA-1)."""
+        if self._duck is None:
+            self._duck = duckdb.connect(config={"threads": 1})
+        return self._duck
 
     # ---- framing (mirrors framing.split_blocks) -------------------------------------------------------
 
@@ -422,6 +417,19 @@ class LabColumnsReader:
             blocks.extend(self._blocks_by_lines(lines, 0, starts[0] if starts else len(lines)))
         plain = self._plain
         bounds = [*starts, len(lines)]
+        # The usual feed: every message uses `|`, and every line's first four characters (over the whole
+        # piece) make a plain segment, or the line is empty: then every run is one whole message.
+        if starts and all(lines[i][3] == "|" for i in starts):
+            prefixes = {line[:4] for line in lines[starts[0] :]}
+            blank = "" in prefixes
+            prefixes.discard("")
+            if all(plain(prefix, "|") for prefix in prefixes):
+                for start, end in zip(starts, bounds[1:], strict=True):
+                    segments = lines[start:end]
+                    if blank and "" in segments:
+                        segments = [line for line in segments if line]
+                    blocks.append((start + 1, segments, True))
+                return blocks, len(lines)
         for k in range(len(starts)):
             start, end = bounds[k], bounds[k + 1]
             separator = lines[start][3]
@@ -468,20 +476,24 @@ class LabColumnsReader:
 
 
 class _PieceBuilder:
-    """Accumulates one piece's rows; `finish` turns them into frames."""
+    """Accumulates one piece's rows; `finish` turns them into frames.
+
+    The loop keeps timestamps as the text it read (a `datetime` when `oru.read_message` read the message)
+    and leaves the observation keys out: `finish` reads the timestamps column-wise (`_timestamps`) and
+    numbers and hashes the identities column-wise (`_observation_keys`), which costs a fraction of doing it
+    per OBX in Python.
+    """
 
     def __init__(self, reader: LabColumnsReader) -> None:
         self.r = reader
-        self.messages: list[tuple] = []  # MESSAGE_SCHEMA rows; row n is block n
+        self.messages: list[tuple] = []  # MESSAGE_SCHEMA rows (message_time as read); row n is block n
         self.quarantine: list[tuple] = []  # QUARANTINE_SCHEMA rows
-        self.rows: list[tuple] = []  # ROW_SCHEMA rows
-        self.obrs: list[tuple] = []  # OBR_SCHEMA rows, plus the observation key's OBR part
+        self.rows: list[tuple] = []  # message, patient, obx_index, obr, description, value, OBX-14 as read
+        self.obrs: list[tuple] = []  # OBR_SCHEMA rows (times as read), plus the observation key's OBR part
         self.descriptions: list[tuple] = []  # DESCRIPTION_SCHEMA rows, plus the key's OBX part
         self.description_ids: dict[tuple, int] = {}
         self.values: list[tuple] = []  # VALUE_SCHEMA rows
         self.value_ids: dict[tuple, int] = {}
-        self.observed: list[datetime | None] = [None]
-        self.observed_ids: dict[str, int] = {}
         self.patients: list[tuple[str, str]] = []
         self.patient_ids: dict[tuple[str, str], int] = {}
 
@@ -507,8 +519,8 @@ class _PieceBuilder:
             (
                 _text(obr[2]) if n > 2 else "",
                 _text(obr[3]) if n > 3 else "",
-                r.timestamp[obr[7]] if n > 7 else None,
-                r.timestamp[obr[22] if n > 22 else ""],
+                obr[7] if n > 7 else "",  # read by _timestamp in finish ("" is no time)
+                obr[22] if n > 22 else "",
                 r.upper_first[obr[25] if n > 25 else ""],
             ),
             facility,
@@ -534,7 +546,6 @@ class _PieceBuilder:
             self.quarantine.append(
                 (record.index, record.line, record.control_id, record.reason, record.detail, record.raw)
             )
-        seen: dict[str, int] = {}
         for obs in observations:
             obr = self._obr(
                 (obs.placer_order, obs.filler_order, obs.collected_at, obs.report_time, obs.order_status),
@@ -561,17 +572,10 @@ class _PieceBuilder:
                     obs.value_problem,
                 )
             )
-            observed = 0
-            if obs.collected_at is None:
-                self.observed.append(obs.observed_at)
-                observed = len(self.observed) - 1
-            identity = self.obrs[obr][5] + part
-            count = seen[identity] = seen.get(identity, 0) + 1
             self.rows.append(
                 (
                     record.index, self._patient_index((obs.id_authority, obs.patient_id)), obs.obx_index, obr,
-                    len(self.descriptions) - 1, len(self.values) - 1, observed,
-                    hashlib.sha1(f"{identity}\x1f{count}".encode(), usedforsecurity=False).digest(),
+                    len(self.descriptions) - 1, len(self.values) - 1, obs.observed_at,
                 )
             )  # fmt: skip
 
@@ -582,13 +586,10 @@ class _PieceBuilder:
         """
         r = self.r
         messages, quarantine, rows = self.messages, self.quarantine, self.rows
-        obrs = self.obrs
         descriptions, description_ids, describe = self.descriptions, self.description_ids, r.describe
         values, value_ids, read_value = self.values, self.value_ids, r.value
-        observed_at, observed_ids, timestamp = self.observed, self.observed_ids, r.timestamp
         text, first, message_types, patients = r.text, r.first, r.message_type, r.patient
         patient_ids, patient_list = self.patient_ids, self.patients
-        sha1 = hashlib.sha1
         lab_result_types = LAB_RESULT_TYPES
         padding = [""] * 15
         for index, (line, segments, is_message) in enumerate(blocks):
@@ -603,7 +604,6 @@ class _PieceBuilder:
             if len(fields) < 12:
                 fields += padding[: 12 - len(fields)]
             facility = text[fields[3]]
-            message_time = _timestamp(fields[6])
             msg_type, trigger, message_type = message_types[fields[8]]
             control_id = _first(fields[9]) or None
             version = first[fields[11]]
@@ -623,9 +623,6 @@ class _PieceBuilder:
                 saw_pid = False
                 obr: list[str] | None = None
                 obr_row = -1
-                obr_part = ""
-                collected_missing = False
-                seen: dict[str, int] = {}
                 obx_index = 0
                 for segment in segments:
                     seg_id = segment[:3]
@@ -636,8 +633,6 @@ class _PieceBuilder:
                             break
                         if obr_row < 0:
                             obr_row = self._standard_obr(obr or [], facility, control_id)
-                            obr_part = obrs[obr_row][5]
-                            collected_missing = obrs[obr_row][2] is None
                         obx = segment.split("|")
                         if len(obx) < 15:
                             obx += padding[: 15 - len(obx)]
@@ -651,20 +646,7 @@ class _PieceBuilder:
                         if value is None:
                             value = value_ids[key2] = len(values)
                             values.append(read_value[key2])
-                        observed = 0
-                        if collected_missing:  # no OBR-7: the collection time is OBX-14
-                            observed = observed_ids.get(obx[14], 0)
-                            if not observed:
-                                observed = observed_ids[obx[14]] = len(observed_at)
-                                observed_at.append(timestamp[obx[14]])
-                        identity = obr_part + descriptions[description][12]
-                        count = seen[identity] = seen.get(identity, 0) + 1
-                        rows.append(
-                            (
-                                index, patient_index, obx_index, obr_row, description, value, observed,
-                                sha1(f"{identity}\x1f{count}".encode(), usedforsecurity=False).digest(),
-                            )
-                        )  # fmt: skip
+                        rows.append((index, patient_index, obx_index, obr_row, description, value, obx[14]))
                         obx_index += 1
                     elif seg_id == "PID":
                         saw_pid = True
@@ -702,7 +684,7 @@ class _PieceBuilder:
                     detail,
                     facility,
                     control_id,
-                    message_time,
+                    fields[6],  # MSH-7, read by _timestamp in finish
                     message_type,
                     version,
                     count,
@@ -712,17 +694,168 @@ class _PieceBuilder:
                 quarantine.append((index, line, control_id, reason, detail, "\r".join(segments)))
 
     def finish(self, line_count: int) -> PieceColumns:
+        rule = self.r.timestamp
+        messages = _frame(self.messages, MESSAGE_SCHEMA, times={"message_time": rule})
+        obrs = _frame(self.obrs, OBR_SCHEMA, times={"collected": rule, "report_time": rule}, extra="part")
+        descriptions = _frame(self.descriptions, DESCRIPTION_SCHEMA, extra="part")
+        rows = _frame(self.rows, _ROW_READ)  # without OBX-14 (the tuples' last item)
+        collected = obrs["collected"].gather(rows["obr"])
+        missing = collected.is_null()
+        if missing.any():  # no OBR-7: the collection time is OBX-14
+            observed = _time_column("observed", [row[6] for row in self.rows], rule, where=missing)
+            collected = collected.fill_null(observed)
+        rows = rows.with_columns(
+            collected_at=collected,
+        ).hstack(_observation_keys(self.r.duck(), rows, obrs["part"], descriptions["part"]))
         return PieceColumns(
-            messages=_frame(self.messages, MESSAGE_SCHEMA),
+            messages=messages,
             quarantine=_frame(self.quarantine, QUARANTINE_SCHEMA),
-            rows=_frame(self.rows, ROW_SCHEMA),
-            obrs=_frame(self.obrs, OBR_SCHEMA),
-            descriptions=_frame(self.descriptions, DESCRIPTION_SCHEMA),
+            rows=rows.select(list(ROW_SCHEMA)),
+            obrs=obrs.drop("part"),
+            descriptions=descriptions.drop("part"),
             values=_frame(self.values, VALUE_SCHEMA),
-            observed=pl.Series("observed", self.observed, dtype=pl.Datetime("us")),
             patients=self.patients,
             lines=line_count,
         )
+
+
+_ROW_READ = pl.Schema(
+    {
+        "message_index": pl.UInt32(),
+        "patient_index": pl.UInt32(),
+        "obx_index": pl.Int32(),
+        "obr": pl.UInt32(),
+        "description": pl.UInt32(),
+        "value": pl.UInt32(),
+    }
+)
+
+
+def _observation_keys(
+    duck: duckdb.DuckDBPyConnection, rows: pl.DataFrame, obr_parts: pl.Series, identity_parts: pl.Series
+) -> pl.DataFrame:
+    """labs.observation_keys for every row (the first 128 bits of the SHA-1, as key_hi and key_lo): the identity (OBR part + OBX part), its
+    repeat number within the message (1 unless the same identity came before in that message), hashed."""
+    if rows.is_empty():
+        return pl.DataFrame(schema={"key_hi": pl.UInt64, "key_lo": pl.UInt64})
+    obr_id = _dense(obr_parts).gather(rows["obr"]).cast(pl.UInt64)
+    part_id = _dense(identity_parts).gather(rows["description"]).cast(pl.UInt64)
+    width = identity_parts.len() + 1
+    same = rows["message_index"].cast(pl.UInt64) * ((obr_parts.len() + 1) * width) + obr_id * width + part_id
+    if same.is_duplicated().any():
+        repeat = same.to_frame("same").select(pl.int_range(1, pl.len() + 1).over("same")).to_series()
+    else:
+        repeat = pl.repeat(1, rows.height, eager=True)
+    identities = pl.DataFrame(  # noqa: F841 (read by name by DuckDB below)
+        {
+            "identity": obr_parts.gather(rows["obr"])
+            + identity_parts.gather(rows["description"])
+            + "\x1f"
+            + repeat.cast(pl.Utf8)
+        }
+    )
+    # DuckDB's sha1 (hex) over the same UTF-8 text as hashlib; rows keep their order (one projection)
+    return duck.sql(
+        "SELECT ('0x' || left(h, 16))::UBIGINT AS key_hi, ('0x' || substr(h, 17, 16))::UBIGINT AS key_lo "
+        "FROM (SELECT sha1(identity) AS h FROM identities)"
+    ).pl()
+
+
+def _hex_keys(rows: pl.DataFrame) -> pl.Series:
+    """key_hi and key_lo as the 32 hex digits landing.lab_observations shows."""
+    return pl.Series(
+        [f"{hi:016x}{lo:016x}" for hi, lo in zip(rows["key_hi"], rows["key_lo"], strict=True)], dtype=pl.Utf8
+    )
+
+
+def _dense(keys: pl.Series) -> pl.Series:
+    """A 0-based number for each distinct value (equal values, equal numbers)."""
+    distinct = keys.unique()
+    return keys.replace_strict(distinct, pl.int_range(distinct.len(), dtype=pl.UInt32, eager=True))
+
+
+_DIGIT_TIME = r"^([0-9]{4})([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?(?:[+-][0-9]{4})?$"
+
+
+def _times(texts: pl.Series, rule: dict | None) -> pl.Series:
+    """_timestamp of every text (null stays null), column-wise, each distinct text once: a text of ASCII
+    digits (`YYYY[MM[DD[HH[MM[SS]]]]]`, optionally `+ZZZZ`/`-ZZZZ`) is checked with the calendar rules
+    `datetime` applies (year >= 1, month 1-12, the month's last day, hour < 24, minute and second < 60) and
+    built; any other text goes through `rule` (the reader's memo of `_timestamp`)."""
+    distinct = texts.drop_nulls().unique()
+    read = _distinct_times(distinct, rule)
+    return texts.replace_strict(distinct, read, default=None, return_dtype=pl.Datetime("us"))
+
+
+def _distinct_times(texts: pl.Series, rule: dict | None) -> pl.Series:
+    parts = texts.str.extract_groups(_DIGIT_TIME).struct.unnest()
+    names = parts.columns
+    frame = parts.select(
+        matched=pl.col(names[0]).is_not_null(),
+        y=pl.col(names[0]).cast(pl.Int32),
+        mo=pl.col(names[1]).cast(pl.Int32).fill_null(1),
+        d=pl.col(names[2]).cast(pl.Int32).fill_null(1),
+        h=pl.col(names[3]).cast(pl.Int32).fill_null(0),
+        mi=pl.col(names[4]).cast(pl.Int32).fill_null(0),
+        s=pl.col(names[5]).cast(pl.Int32).fill_null(0),
+    )
+    y, mo = pl.col("y").clip(1, 9999), pl.col("mo").clip(1, 12)
+    last_day = pl.date(y, mo, 1).dt.month_end().dt.day().cast(pl.Int32)
+    valid = (
+        (pl.col("y") >= 1)
+        & pl.col("mo").is_between(1, 12)
+        & pl.col("d").is_between(1, last_day)
+        & (pl.col("h") <= 23)
+        & (pl.col("mi") <= 59)
+        & (pl.col("s") <= 59)
+    )
+    # built from day 1 plus the days, so that no invalid date is built even in a discarded branch
+    built = pl.datetime(
+        y, mo, 1, pl.col("h").clip(0, 23), pl.col("mi").clip(0, 59), pl.col("s").clip(0, 59), time_unit="us"
+    ) + pl.duration(days=pl.col("d").clip(1, 31) - 1)
+    out = frame.select(time=pl.when(pl.col("matched") & valid).then(built)).to_series()
+    unmatched = ~frame["matched"] & texts.is_not_null()
+    if rule is not None and unmatched.any():
+        odd = texts.filter(unmatched)
+        read = pl.Series([rule[t] for t in odd.to_list()], dtype=pl.Datetime("us"))
+        out = out.scatter(unmatched.arg_true(), read)
+    return out
+
+
+def _time_column(name: str, column: Sequence[Any], rule: dict, where: pl.Series | None = None) -> pl.Series:
+    """A column of timestamps as read (texts, or datetimes where oru.read_message read the message) as
+    datetimes: texts through `_times` (only the rows of `where`, the others null)."""
+    texts = pl.Series(name, [v if type(v) is str else None for v in column], dtype=pl.Utf8)
+    if where is not None:
+        texts = pl.select(pl.when(where).then(texts)).to_series()
+    read = _times(texts, rule)
+    given = [v if type(v) is datetime else None for v in column]
+    if any(v is not None for v in given):
+        given_series = pl.Series(name, given, dtype=pl.Datetime("us"))
+        if where is not None:
+            given_series = pl.select(pl.when(where).then(given_series)).to_series()
+        read = read.fill_null(given_series)
+    return read.rename(name)
+
+
+def _frame(
+    rows: list[tuple], schema: pl.Schema, times: dict[str, dict] | None = None, extra: str | None = None
+) -> pl.DataFrame:
+    """Row tuples to a frame, column by column; `extra` names one more (text) column after the schema's;
+    columns in `times` are timestamps as read (see `_time_column`, with that rule)."""
+    names = [*schema, extra] if extra else list(schema)
+    dtypes = [*schema.values(), pl.Utf8()] if extra else list(schema.values())
+    if not rows:
+        return pl.DataFrame(schema=dict(zip(names, dtypes, strict=True)))
+    columns = list(zip(*rows, strict=False))
+    return pl.DataFrame(
+        [
+            _time_column(name, columns[i], times[name])
+            if times and name in times
+            else pl.Series(name, columns[i], dtype=dtype)
+            for i, (name, dtype) in enumerate(zip(names, dtypes, strict=True))
+        ]
+    )
 
 
 def reference_columns(data: bytes) -> PieceColumns:

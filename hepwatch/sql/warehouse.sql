@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS landing.lab_orders (
 CREATE TABLE IF NOT EXISTS landing.lab_obx (
     arrival_seq BIGINT NOT NULL,      -- the message (landing.lab_messages.arrival_seq)
     obx_index INTEGER NOT NULL,
-    observation_key VARCHAR NOT NULL, -- identity across versions: facility, orders, OBX-3, OBX-4, repeat no.
+    key_hi UBIGINT NOT NULL,          -- observation key: first 128 bits of the SHA-1 of its identity across
+    key_lo UBIGINT NOT NULL,          --   versions (facility, orders, OBX-3, OBX-4, repeat no.); shown as hex
     patient_key VARCHAR NOT NULL,
     order_id BIGINT NOT NULL,
     description_id BIGINT NOT NULL,
@@ -82,7 +83,7 @@ CREATE TABLE IF NOT EXISTS landing.lab_obx (
 
 CREATE OR REPLACE VIEW landing.lab_observations AS
 SELECT
-    o.arrival_seq, o.obx_index, o.observation_key, m.sending_facility, m.control_id, m.message_time,
+    o.arrival_seq, o.obx_index, printf('%016x%016x', o.key_hi, o.key_lo) AS observation_key, m.sending_facility, m.control_id, m.message_time,
     o.patient_key, r.placer_order, r.filler_order, o.collected_at, o.collected_date, r.report_time,
     r.order_status, o.value_type, d.code, d.code_text, d.code_system, d.alt_code, d.alt_text, d.alt_system,
     d.sub_id, o.value_text, o.value_repeats, o.value, o.comparator, o.value_problem, d.unit,

@@ -1,0 +1,57 @@
+"""A warehouse written before issue 5 (observations in one wide table) is moved, on first connect, into the
+normalised landing tables behind the landing.lab_observations view, and reads back row for row."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from hepwatch.ingest.labs import ingest_lab_files
+from hepwatch.pseudonym import Pseudonymizer
+from hepwatch.warehouse import connect
+from tests.conftest import PROJECT
+
+SAMPLE_LABS = sorted((PROJECT / "sample_feeds" / "labs").rglob("*.hl7"))[:20]
+
+
+def test_a_wide_observation_table_is_migrated_row_for_row(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds" / "labs"
+    feeds.mkdir(parents=True)
+    for path in SAMPLE_LABS:
+        shutil.copy(path, feeds / path.name)
+    warehouse = tmp_path / "warehouse"
+    with connect(warehouse) as conn:
+        ingest_lab_files(conn, feeds.parent, Pseudonymizer(b"k"), workers=0)
+        expected = conn.execute(
+            "SELECT * FROM landing.lab_observations ORDER BY arrival_seq, obx_index"
+        ).fetchall()
+        columns = [d[0] for d in conn.description]
+    assert len(expected) > 100
+
+    # Turn it back into the layout before issue 5: one wide table (keys as 40 hex digits, as they were).
+    conn = duckdb.connect(str(warehouse / "hepwatch.duckdb"))
+    conn.execute(
+        "CREATE TABLE landing.wide AS SELECT * REPLACE (observation_key || 'abcd1234' AS observation_key) "
+        "FROM landing.lab_observations"
+    )
+    conn.execute("DROP VIEW landing.lab_observations")
+    for table in ("lab_obx", "lab_orders", "lab_descriptions"):
+        conn.execute(f"DROP TABLE landing.{table}")
+    conn.execute("ALTER TABLE landing.wide RENAME TO lab_observations")
+    conn.close()
+
+    with connect(warehouse) as conn:
+        kind = conn.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = 'landing' "
+            "AND table_name = 'lab_observations' AND table_catalog = current_database()"
+        ).fetchall()
+        migrated = conn.execute(
+            "SELECT * FROM landing.lab_observations ORDER BY arrival_seq, obx_index"
+        ).fetchall()
+        assert [d[0] for d in conn.description] == columns
+        descriptions = conn.execute("SELECT count(*) FROM landing.lab_descriptions").fetchall()[0][0]
+    assert kind == [("VIEW",)]
+    assert migrated == expected  # the key's first 32 hex digits are kept, so every key is what it was
+    assert descriptions < len(expected) / 2  # each distinct description once

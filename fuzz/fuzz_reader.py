@@ -8,7 +8,8 @@ With atheris (libFuzzer for Python, coverage-guided) when it is installed, other
 loop. Each input goes to `read_lab_bytes` and through `fuzz.invariants.check_read`: every block in exactly one
 bucket (accepted / ignored / quarantined with a reason), every non-blank line in exactly one block, one
 observation per OBX of an accepted message, finite numbers, a ULN above zero; reading twice gives the same
-records; and the columnar reader of bulk ingestion (`hepwatch.ingest.lab_columns`) reads exactly the same. atheris starts from the public corpus (../shared/hl7-corpus), the committed sample feeds and a few
+records; and (one input in four, chosen by its CRC) the columnar reader of bulk ingestion
+(`hepwatch.ingest.lab_columns`) reads exactly the same. atheris starts from the public corpus (../shared/hl7-corpus), the committed sample feeds and a few
 hand-written messages, copied into fuzz/work/corpus/ (kept between runs; the seed directories are never
 written to), with a dictionary of HL7 tokens. A failing input is written to fuzz/artifacts/ (atheris) or
 printed (hypothesis); the run then exits non-zero.
@@ -20,6 +21,7 @@ import argparse
 import shutil
 import sys
 import time
+import zlib
 from importlib import metadata
 from pathlib import Path
 
@@ -49,7 +51,8 @@ def one_input(data: bytes) -> None:
 
     check_read(data)
     check_deterministic(data)
-    check_fast_reader(data)
+    if zlib.crc32(data) % 4 == 0:  # one input in four (it costs ~15 times the reader's own reading)
+        check_fast_reader(data)
 
 
 def _scratch_corpus(directory: Path) -> None:

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from hepwatch.hl7.framing import decode_feed_bytes
+from hepwatch.ingest import lab_columns
 from hepwatch.ingest.lab_columns import LabColumnsReader, PieceColumns, reference_columns
 from tests.conftest import CORPUS, PROJECT
 
@@ -116,6 +117,17 @@ def test_every_sample_lab_file(reader: LabColumnsReader) -> None:
 def test_hand_made_files(name: str, reader: LabColumnsReader) -> None:
     assert_identical(HAND_MADE[name].encode("utf-8"), reader)
     assert_identical(HAND_MADE[name].encode("cp1252", errors="replace"), reader)
+
+
+def test_the_column_wise_paths_on_every_odd_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small pieces read timestamps and keys value by value; large ones column-wise (Polars, DuckDB). The
+    odd inputs are small, so they are read again here with the column-wise paths forced."""
+    monkeypatch.setattr(lab_columns, "_SMALL", 0)
+    reader = LabColumnsReader()
+    for text in HAND_MADE.values():
+        assert_identical(text.encode("utf-8"), reader)
+    for path in CORPUS_FILES:
+        assert_identical(path.read_bytes(), reader)
 
 
 def test_a_generated_bench_feed(reader: LabColumnsReader) -> None:

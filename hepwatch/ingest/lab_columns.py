@@ -26,6 +26,7 @@ If the reader's rules change, this copy must change with them: the identity test
 from __future__ import annotations
 
 import gc
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -746,7 +747,7 @@ def _observation_keys(
         repeat = same.to_frame("same").select(pl.int_range(1, pl.len() + 1).over("same")).to_series()
     else:
         repeat = pl.repeat(1, rows.height, eager=True)
-    identities = pl.DataFrame(  # noqa: F841 (read by name by DuckDB below)
+    identities = pl.DataFrame(  # read by name by DuckDB below
         {
             "identity": obr_parts.gather(rows["obr"])
             + identity_parts.gather(rows["description"])
@@ -754,6 +755,14 @@ def _observation_keys(
             + repeat.cast(pl.Utf8)
         }
     )
+    if rows.height <= _SMALL:  # a small file: hashlib beats a DuckDB query's per-call cost
+        digests = [hashlib.sha1(t.encode(), usedforsecurity=False).digest() for t in identities["identity"]]
+        return pl.DataFrame(
+            {
+                "key_hi": pl.Series([int.from_bytes(d[:8]) for d in digests], dtype=pl.UInt64),
+                "key_lo": pl.Series([int.from_bytes(d[8:16]) for d in digests], dtype=pl.UInt64),
+            }
+        )
     # DuckDB's sha1 (hex) over the same UTF-8 text as hashlib; rows keep their order (one projection)
     return duck.sql(
         "SELECT ('0x' || left(h, 16))::UBIGINT AS key_hi, ('0x' || substr(h, 17, 16))::UBIGINT AS key_lo "
@@ -774,6 +783,7 @@ def _dense(keys: pl.Series) -> pl.Series:
     return keys.replace_strict(distinct, pl.int_range(distinct.len(), dtype=pl.UInt32, eager=True))
 
 
+_SMALL = 2_000  # rows up to which per-value Python is cheaper than a column-wise call
 _DIGIT_TIME = r"^([0-9]{4})([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?(?:[+-][0-9]{4})?$"
 
 
@@ -782,6 +792,8 @@ def _times(texts: pl.Series, rule: dict | None) -> pl.Series:
     digits (`YYYY[MM[DD[HH[MM[SS]]]]]`, optionally `+ZZZZ`/`-ZZZZ`) is checked with the calendar rules
     `datetime` applies (year >= 1, month 1-12, the month's last day, hour < 24, minute and second < 60) and
     built; any other text goes through `rule` (the reader's memo of `_timestamp`)."""
+    if rule is not None and texts.len() <= _SMALL:  # a small file: Python beats Polars' per-call cost
+        return pl.Series(texts.name, [None if t is None else rule[t] for t in texts], dtype=pl.Datetime("us"))
     distinct = texts.drop_nulls().unique()
     read = _distinct_times(distinct, rule)
     return texts.replace_strict(distinct, read, default=None, return_dtype=pl.Datetime("us"))

@@ -66,19 +66,9 @@ def check_fast_reader(data: bytes) -> None:
     """The columnar reader used for bulk ingestion (`hepwatch.ingest.lab_columns`) reads exactly what the
     reader reads: every ledger row, quarantined payload, observation (with its key) and patient."""
     global _FAST_READER
-    from hepwatch.ingest.lab_columns import LabColumnsReader, reference_columns
+    from hepwatch.ingest.lab_columns import LabColumnsReader, differences
 
     if _FAST_READER is None:
         _FAST_READER = LabColumnsReader()  # one reader for every input, as in an ingestion worker
-    fast = _FAST_READER.read(decode_feed_bytes(data))
-    slow = reference_columns(data)
-    for name in ("messages", "quarantine"):
-        assert getattr(fast, name).equals(getattr(slow, name)), f"fast reader: {name} differ"
-    fast_obs, slow_obs = fast.observations(), slow.observations()
-    assert fast_obs.drop("patient_index").equals(slow_obs.drop("patient_index")), (
-        "fast reader: observations differ"
-    )
-    assert [fast.patients[i] for i in fast_obs["patient_index"]] == [
-        slow.patients[i] for i in slow_obs["patient_index"]
-    ], "fast reader: patients differ"
-    assert fast.lines == slow.lines, "fast reader: line count differs"
+    found = differences(data, _FAST_READER)
+    assert not found, f"fast reader: {found}"

@@ -18,9 +18,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hepwatch.hl7.framing import decode_feed_bytes
 from hepwatch.ingest import lab_columns
-from hepwatch.ingest.lab_columns import LabColumnsReader, PieceColumns, reference_columns
+from hepwatch.ingest.lab_columns import LabColumnsReader, differences
 from tests.conftest import CORPUS, PROJECT
 
 sys.path.insert(0, str(PROJECT / "bench"))
@@ -73,28 +72,8 @@ HAND_MADE = {
 }
 
 
-def _view(columns: PieceColumns) -> tuple:
-    observations = columns.observations()
-    patients = [columns.patients[i] for i in observations["patient_index"]]
-    return (
-        columns.messages,
-        columns.quarantine,
-        observations.drop("patient_index"),
-        patients,
-        columns.lines,
-    )
-
-
 def assert_identical(data: bytes, reader: LabColumnsReader) -> None:
-    fast = _view(reader.read(decode_feed_bytes(data)))
-    slow = _view(reference_columns(data))
-    for name, a, b in zip(("messages", "quarantine", "observations"), fast[:3], slow[:3], strict=True):
-        assert a.schema == b.schema, name
-        if not a.equals(b):
-            diff = [c for c in a.columns if not a[c].equals(b[c])] if a.height == b.height else "height"
-            pytest.fail(f"{name} differ: {diff}")
-    assert fast[3] == slow[3], "patients"
-    assert fast[4] == slow[4], "line count"
+    assert differences(data, reader) == []
 
 
 @pytest.fixture(scope="module")

@@ -46,11 +46,20 @@ def split_segments(text: str) -> list[str]:
     """Segment lines of a file, framing removed.
 
     CR is the HL7 segment terminator; a file with any CR is split on CR (so an LF inside a field of a CR file
-    does not cut a segment), a file without CR on LF.
+    does not cut a segment), a file without CR on LF. (Bulk ingestion calls this on every piece: the passes
+    that could change nothing are skipped.)
     """
-    text = text.replace("\x0b", "\r" if "\r" in text else "\n").replace("\x1c", "").lstrip("\ufeff")
-    lines = [line.strip("\n") for line in text.split("\r")] if "\r" in text else text.split("\n")
-    return [line.lstrip("\ufeff") for line in lines]
+    cr = "\r" in text
+    if "\x0b" in text:
+        text = text.replace("\x0b", "\r" if cr else "\n")
+    if "\x1c" in text:
+        text = text.replace("\x1c", "")
+    lines = text.split("\r") if cr else text.split("\n")
+    if cr and "\n" in text:
+        lines = [line.strip("\n") for line in lines]
+    if "\ufeff" in text:
+        lines = [line.lstrip("\ufeff") for line in lines]
+    return lines
 
 
 def _is_segment(line: str, field_separator: str) -> bool:
@@ -71,34 +80,48 @@ def is_envelope(line: str) -> bool:
 
 def split_blocks(text: str) -> list[Block]:
     """Group a file's segment lines into messages and stray blocks, in file order."""
-    blocks: list[Block] = []
+    return [
+        Block(index, line, tuple(segments), is_message)
+        for index, (line, segments, is_message) in enumerate(group_lines(split_segments(text)))
+    ]
+
+
+def group_lines(
+    lines: list[str], start: int = 0, end: int | None = None
+) -> list[tuple[int, list[str], bool]]:
+    """(first line number, segments, is_message) of the blocks of lines[start:end], starting from no block.
+
+    A line starting `MSH` (and more) always starts a message, so reading the lines between two message
+    starts on their own gives the blocks of the whole (bulk ingestion reads files in such pieces).
+    """
+    blocks: list[tuple[int, list[str], bool]] = []
     current: list[str] = []
     current_line = 0
     in_message = False
     field_separator = "|"
-
-    def flush() -> None:
-        if current:
-            blocks.append(Block(len(blocks), current_line, tuple(current), in_message))
-
-    for number, line in enumerate(split_segments(text), start=1):
+    for number in range(start + 1, (len(lines) if end is None else end) + 1):
+        line = lines[number - 1]
         if not line.strip():
             continue
         if line.startswith("MSH") and len(line) > 3:
-            flush()
+            if current:
+                blocks.append((current_line, current, in_message))
             current, current_line, in_message = [line], number, True
             field_separator = line[3]
             continue
         if is_envelope(line):
-            flush()
+            if current:
+                blocks.append((current_line, current, in_message))
             current, in_message = [], False
             continue
         if in_message and _is_segment(line, field_separator):
             current.append(line)
             continue
         if in_message or not current:
-            flush()
+            if current:
+                blocks.append((current_line, current, in_message))
             current, current_line, in_message = [], number, False
         current.append(line)
-    flush()
+    if current:
+        blocks.append((current_line, current, in_message))
     return blocks

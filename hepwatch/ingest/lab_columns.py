@@ -4,10 +4,9 @@ The reader (`hepwatch.hl7`) decides what every message and OBX means; this modul
 feed cheap, and must give exactly what the reader gives (`tests/test_lab_columns.py` proves it on the public
 corpus, the sample feeds and the bench feed, against `read_lab_bytes`):
 
-- Framing mirrors `framing.split_blocks` over `framing.split_segments`' lines: a line that starts a message
-  (`MSH` and more) resets all of split_blocks' state, so the lines between two message starts form blocks on
-  their own. A run that is one message of plain segments (the usual case) is taken whole; any other run goes
-  through a line-by-line copy of split_blocks.
+- Framing is `framing.split_blocks`' own: a line that starts a message (`MSH` and more) resets all of its
+  state, so the lines between two message starts form blocks on their own. A run that is one message of
+  plain segments (the usual case) is taken whole; any other run goes through `framing.group_lines`.
 - A message with the standard delimiters (`MSH|^~\\&|`) is read by `_PieceBuilder.add_blocks`, a copy of
   `oru.read_message` / `oru._observation` that calls the reader's own helpers (`_Fields`,
   `_patient_identifier`, `values.parse_*`) once per distinct field text (OBX-2..8/11/14, PID-3, MSH-4/9/12,
@@ -37,7 +36,14 @@ import duckdb
 import polars as pl
 
 from hepwatch.hl7.encoding import Encoding
-from hepwatch.hl7.framing import Block, _is_segment, decode_feed_bytes, is_envelope, split_segments
+from hepwatch.hl7.framing import (
+    Block,
+    _is_segment,
+    decode_feed_bytes,
+    group_lines,
+    is_envelope,
+    split_segments,
+)
 from hepwatch.hl7.oru import (
     LAB_RESULT_TYPES,
     MessageRecord,
@@ -327,21 +333,6 @@ def _authority_and_id(patient: tuple[str, str] | None) -> tuple[str, str] | None
     return None if patient is None else (patient[1], patient[0])
 
 
-def _segment_lines(text: str) -> list[str]:
-    """framing.split_segments, without the passes that can change nothing (no BOM character, no LF)."""
-    if "\ufeff" in text:
-        return split_segments(text)
-    cr = "\r" in text
-    if "\x0b" in text:
-        text = text.replace("\x0b", "\r" if cr else "\n")
-    if "\x1c" in text:
-        text = text.replace("\x1c", "")
-    if not cr:
-        return text.split("\n")
-    lines = text.split("\r")
-    return [line.strip("\n") for line in lines] if "\n" in text else lines
-
-
 class LabColumnsReader:
     """Reads pieces of lab files into PieceColumns; keeps its memos from piece to piece (one per process)."""
 
@@ -364,7 +355,7 @@ class LabColumnsReader:
             self._duck = duckdb.connect(config={"threads": 1})
         return self._duck
 
-    # ---- framing (mirrors framing.split_blocks) -------------------------------------------------------
+    # ---- framing (framing.split_blocks, a whole message at a time) ------------------------------------
 
     def _plain(self, prefix: str, separator: str) -> bool:
         """Would split_blocks append a line starting with `prefix` (its first 4 characters) to a message?"""
@@ -374,48 +365,13 @@ class LabColumnsReader:
             plain = known[prefix] = not is_envelope(prefix) and _is_segment(prefix, separator)
         return plain
 
-    @staticmethod
-    def _blocks_by_lines(lines: list[str], start: int, end: int) -> list[tuple[int, list[str], bool]]:
-        """A line-by-line copy of framing.split_blocks over lines[start:end], from its initial state."""
-        blocks: list[tuple[int, list[str], bool]] = []
-        current: list[str] = []
-        current_line = 0
-        in_message = False
-        field_separator = "|"
-        for number in range(start + 1, end + 1):
-            line = lines[number - 1]
-            if not line.strip():
-                continue
-            if line.startswith("MSH") and len(line) > 3:
-                if current:
-                    blocks.append((current_line, current, in_message))
-                current, current_line, in_message = [line], number, True
-                field_separator = line[3]
-                continue
-            if is_envelope(line):
-                if current:
-                    blocks.append((current_line, current, in_message))
-                current, in_message = [], False
-                continue
-            if in_message and _is_segment(line, field_separator):
-                current.append(line)
-                continue
-            if in_message or not current:
-                if current:
-                    blocks.append((current_line, current, in_message))
-                current, current_line, in_message = [], number, False
-            current.append(line)
-        if current:
-            blocks.append((current_line, current, in_message))
-        return blocks
-
     def blocks(self, text: str) -> tuple[list[tuple[int, list[str], bool]], int]:
         """(line, segments, is_message) of every block of `text`, as split_blocks makes them; and the line count."""
-        lines = _segment_lines(text)
+        lines = split_segments(text)
         starts = [i for i, line in enumerate(lines) if line[:3] == "MSH" and len(line) > 3]
         blocks: list[tuple[int, list[str], bool]] = []
         if not starts or starts[0] > 0:
-            blocks.extend(self._blocks_by_lines(lines, 0, starts[0] if starts else len(lines)))
+            blocks.extend(group_lines(lines, 0, starts[0] if starts else len(lines)))
         plain = self._plain
         bounds = [*starts, len(lines)]
         # The usual feed: every message uses `|`, and every line's first four characters (over the whole
@@ -456,7 +412,7 @@ class LabColumnsReader:
                     segments = [line for line in segments if line.strip()]
                 blocks.append((start + 1, segments, True))
             else:
-                blocks.extend(self._blocks_by_lines(lines, start, end))
+                blocks.extend(group_lines(lines, start, end))
         return blocks, len(lines)
 
     # ---- reading -------------------------------------------------------------------------------------
@@ -880,3 +836,34 @@ def reference_columns(data: bytes) -> PieceColumns:
     for message in read.messages:
         out.record(message, by_message.get(message.index, []))
     return out.finish(len(split_segments(decode_feed_bytes(data))))
+
+
+def differences(data: bytes, reader: LabColumnsReader) -> list[str]:
+    """Where `reader` reads a lab file's bytes differently from the reader itself (`reference_columns`):
+    ledger rows, quarantined payloads, observations in landing form (with keys), their patients and the line
+    count. [] when identical (the tests, the fuzzer and `make bench-identity` all ask this)."""
+
+    def view(columns: PieceColumns) -> tuple:
+        observations = columns.observations()
+        patients = [columns.patients[i] for i in observations["patient_index"]]
+        return (
+            columns.messages,
+            columns.quarantine,
+            observations.drop("patient_index"),
+            patients,
+            columns.lines,
+        )
+
+    fast, slow = view(reader.read(decode_feed_bytes(data))), view(reference_columns(data))
+    found = []
+    for name, a, b in zip(("messages", "quarantine", "observations"), fast[:3], slow[:3], strict=True):
+        if a.schema != b.schema:
+            found.append(f"{name}: schema")
+        elif not a.equals(b):
+            columns = [c for c in a.columns if not a[c].equals(b[c])] if a.height == b.height else "height"
+            found.append(f"{name}: {columns}")
+    if fast[3] != slow[3]:
+        found.append("patients")
+    if fast[4] != slow[4]:
+        found.append("line count")
+    return found

@@ -1,6 +1,7 @@
 """Ingestion: reference tables, and every new feed file version into the landing tables."""
 
 import os
+from pathlib import Path
 
 import dagster as dg
 
@@ -8,11 +9,13 @@ from assets.partitions import WAREHOUSE_POOL
 from assets.tables import run_script, sql, table_column_schema
 from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.labs import ingest_lab_files
+from hepwatch.pending import fingerprint, mark
 from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.warehouse import fetch_value, pseudonym_key
 from pipelines.resources import PROJECT_ROOT, Feeds, Warehouse
 
 REFERENCE_DIR = PROJECT_ROOT / "hepwatch" / "reference"
+SQL_DIR = PROJECT_ROOT / "assets" / "sql"
 CODE_MAP_ENV = "HEPWATCH_CODE_MAP"
 THRESHOLDS_ENV = "HEPWATCH_THRESHOLDS"
 
@@ -54,6 +57,9 @@ def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
         ).fetchall()
         version = fetch_value(conn, "SELECT max(added_in) FROM ref.analyte_codes")
         schema = table_column_schema(conn, "ref.analyte_code_rows")
+        # new reference data or new SQL changes every day's tables: all of them are marked for building
+        inputs = [Path(f) for f in (*code_maps, *thresholds)] + sorted(REFERENCE_DIR.glob("*.csv"))
+        marked = mark(conn, fingerprint([*dict.fromkeys(inputs), *sorted(SQL_DIR.glob("*.sql"))]))
     if conflicts:
         raise dg.Failure(f"code map maps the same key to several analytes: {conflicts}")
     return dg.MaterializeResult(
@@ -62,6 +68,7 @@ def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
             "dagster/column_schema": schema,
             "code_map_version": version,
             "code_map_files": code_maps,
+            "pending_days_marked": marked,
         }
     )
 
@@ -76,6 +83,7 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
     _require_feeds(feeds)
     with warehouse.connect() as conn:
         summary = ingest_lab_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
+        marked = mark(conn)  # the days whose tables this changes, for the next build
         totals = dict(
             conn.execute("SELECT outcome, count(*) FROM landing.lab_messages GROUP BY ALL").fetchall()
         )
@@ -92,6 +100,7 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
             "unreadable_files": summary.unreadable_files,
             "messages_total": sum(totals.values()),
             "observations_total": observations,
+            "pending_days_marked": marked,
         }
     )  # fmt: skip
 
@@ -108,6 +117,7 @@ def dosing_feed(
     _require_feeds(feeds)
     with warehouse.connect() as conn:
         summary = ingest_dosing_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
+        marked = mark(conn)
         total = fetch_value(conn, "SELECT count(*) FROM landing.dosing_rows")
         schema = table_column_schema(conn, "landing.dosing_rows")
     return dg.MaterializeResult(
@@ -119,5 +129,6 @@ def dosing_feed(
             "new_records": summary.records,
             "new_quarantined": summary.quarantined,
             "unreadable_files": summary.unreadable_files,
+            "pending_days_marked": marked,
         }
     )

@@ -3,7 +3,6 @@ the latest day also copied to WAREHOUSE/reports/latest.html, and its eDISH and t
 
 import base64
 import os
-from datetime import timedelta
 
 import dagster as dg
 
@@ -18,7 +17,7 @@ from assets.marts import (
     quarantine,
 )
 from assets.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window
-from hepwatch.report.daily import HEADLINE, build_daily_report
+from hepwatch.report.daily import HEADLINE, build_daily_reports
 from hepwatch.warehouse import fetch_value
 from pipelines.resources import Warehouse
 
@@ -70,19 +69,19 @@ def daily_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     written, report = 0, None
     with warehouse.connect() as conn:
         last_day = fetch_value(conn, "SELECT max(collected_date) FROM marts.lab_results")
-        day = start
-        while day < end:
-            report = build_daily_report(conn, day, checks)
+        for report in build_daily_reports(conn, start, end, checks):
+            day = report.day
             target = folder / f"{day.isoformat()}.html"
             temporary = target.with_suffix(".html.tmp")
             temporary.write_text(report.html, encoding="utf-8")
             os.replace(temporary, target)
             written += 1
+            if written % 50 == 0:
+                context.log.info(f"wrote {written} of {(end - start).days} daily reports")
             if day == last_day:
                 latest = folder / "latest.html.tmp"
                 latest.write_text(report.html, encoding="utf-8")
                 os.replace(latest, folder / "latest.html")
-            day += timedelta(days=1)
     assert report is not None
     context.log.info(f"wrote {written} daily reports to {folder}")
     return dg.MaterializeResult(

@@ -46,8 +46,8 @@ def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
             "SELECT kind, reason, count(*) FROM marts.quarantine GROUP BY ALL ORDER BY kind, count(*) DESC"
         ).fetchall()
     lines = [
-        f"hepwatch: {figures['days']} days ({figures['first_day']} to {figures['last_day']}) "
-        f"built in {figures['seconds']:.1f} s",
+        f"hepwatch: {figures['days']} days ({figures['first_day']} to {figures['last_day']}), "
+        f"{figures.get('built_days', figures['days'])} of them built, in {figures['seconds']:.1f} s",
         f"  results:     {results} current liver-panel results for {patients} patients "
         f"({', '.join(f'{a} {n}' for a, n in by_analyte)})",
     ]

@@ -16,12 +16,10 @@ from assets.partitions import FIRST_DAY, last_day
 from hepwatch.dosing import read_dosing_csv
 from hepwatch.hl7.oru import read_lab_bytes
 from hepwatch.ingest.feed_files import FEED_KINDS, discover, read_version
+from hepwatch.pending import build_ranges
 from pipelines.jobs import refresh_job
 from pipelines.resources import Feeds
 
-# Results and doses look back 30 days (Hy's law window, new-case rule, exposure tail): a result dated d
-# changes the marts of d to d + 30.
-WINDOW_DAYS = 30
 SETTLE_SECONDS = float(os.environ.get("HEPWATCH_SENSOR_SETTLE_SECONDS", "30"))
 
 
@@ -38,21 +36,9 @@ def clinical_dates(kind: str, data: bytes) -> set[date]:
     return set(records["dose_date"].to_list()) if records.height else set()
 
 
-def day_ranges(days: set[date], window_days: int = WINDOW_DAYS) -> list[tuple[date, date]]:
-    """Merge [d, d + window] for each day into disjoint ranges, within the partitions that exist."""
-    latest = last_day() - timedelta(days=1)
-    spans = sorted(
-        (max(d, FIRST_DAY), min(d + timedelta(days=window_days), latest))
-        for d in days
-        if FIRST_DAY <= d <= latest
-    )
-    merged: list[tuple[date, date]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1] + timedelta(days=1):
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+def day_ranges(days: set[date]) -> list[tuple[date, date]]:
+    """Merge [d, d + WINDOW_DAYS] for each day into disjoint ranges, within the partitions that exist."""
+    return build_ranges(days, FIRST_DAY, last_day() - timedelta(days=1))
 
 
 @dg.sensor(

@@ -1,7 +1,8 @@
 """The `hepwatch` command (contract section 1).
 
-`hepwatch run` materializes every asset for every day present in the feeds through Dagster, with the same
-definitions the UI runs: the `ingest_feeds` job, then `build_days` over the range of days found.
+`hepwatch run` brings every asset up to date for every day present in the feeds, through Dagster, with the
+same definitions the UI runs: the `ingest_feeds` job, then `build_days` over the ranges of days whose data
+changed since the last run (hepwatch.pending; every day on the first run, or with --full).
 `hepwatch generate` writes a synthetic feed directory.
 """
 
@@ -12,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from pipelines.resources import default_feeds_dir, default_warehouse_dir
@@ -75,12 +76,33 @@ def _day_range(warehouse_dir: str) -> tuple[date, date] | None:
     return (first, last) if first else None
 
 
-def run(feeds: str, warehouse: str, verbose: bool = False) -> dict[str, object]:
-    """Ingest, build every day in the data, publish. Returns figures for the summary."""
+def _build_ranges(
+    warehouse_dir: str, first: date, last: date, new_files: int, full: bool
+) -> list[tuple[date, date]]:
+    """The ranges of days to build: those pending (hepwatch.pending), all of them with `full`; the last day
+    alone when new files changed no day (the unpartitioned marts and the published copy still change)."""
+    from hepwatch.pending import build_ranges, pending_days
+    from hepwatch.warehouse import WarehousePaths, connect
+
+    if full:
+        return [(first, last)]
+    with connect(warehouse_dir) as conn:
+        pending = pending_days(conn)
+    ranges = build_ranges(pending, first, last)
+    if not ranges and (new_files or not WarehousePaths(Path(warehouse_dir)).analytics.exists()):
+        ranges = [(last, last)]
+    return ranges
+
+
+def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -> dict[str, object]:
+    """Ingest, build every day whose tables are out of date (every day with `full`), publish. Returns
+    figures for the summary."""
     if not Path(feeds).is_dir():
         raise RunFailed(f"feeds directory {feeds} does not exist")
     os.environ["HEPWATCH_FEEDS_DIR"] = str(Path(feeds).resolve())
     os.environ["HEPWATCH_WAREHOUSE_DIR"] = str(Path(warehouse).resolve())
+    from hepwatch.pending import clear
+    from hepwatch.warehouse import connect
     from pipelines.definitions import defs as load_defs
 
     defs = load_defs()
@@ -88,27 +110,45 @@ def run(feeds: str, warehouse: str, verbose: bool = False) -> dict[str, object]:
     started = time.monotonic()
     print(f"[1/2] ingest: reading new files in {feeds}", flush=True)
     ingest = _execute(defs, "ingest_feeds", instance, {}, verbose)
+    new_files = 0
     for event in ingest.get_asset_materialization_events():
         metadata = event.materialization.metadata
         name = event.asset_key.path[-1]
         if "new_files" in metadata:
+            new_files += int(metadata["new_files"].value)  # type: ignore[call-overload]
             figures = ", ".join(
                 f"{k.removeprefix('new_')} {v.value}" for k, v in metadata.items() if k.startswith("new_")
             )
             print(f"      {name}: {figures}", flush=True)
-    days = _day_range(os.environ["HEPWATCH_WAREHOUSE_DIR"])
+    warehouse_dir = os.environ["HEPWATCH_WAREHOUSE_DIR"]
+    days = _day_range(warehouse_dir)
     if days is None:
         raise RunFailed("the feeds hold no dated lab results or dosing records to build")
     first, last = days
     span = (last - first).days + 1
-    print(f"[2/2] build: {span} days, {first} to {last}, staged tables, marts, analytics.duckdb", flush=True)
-    tags = {
-        "dagster/asset_partition_range_start": first.isoformat(),
-        "dagster/asset_partition_range_end": last.isoformat(),
-    }
-    build = _execute(defs, "build_days", instance, tags, verbose)
+    ranges = _build_ranges(warehouse_dir, first, last, new_files, full)
+    if not ranges:
+        print(
+            f"[2/2] build: nothing changed; the {span} days from {first} to {last} are up to date", flush=True
+        )
+    results = [ingest]
+    for number, (start, end) in enumerate(ranges, start=1):
+        count = (end - start).days + 1
+        part = f" (range {number} of {len(ranges)})" if len(ranges) > 1 else ""
+        print(
+            f"[2/2] build: {count} of {span} days, {start} to {end}{part}: staged tables, marts, analytics.duckdb",
+            flush=True,
+        )
+        tags = {
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+        }
+        build_started = datetime.now()
+        results.append(_execute(defs, "build_days", instance, tags, verbose))
+        with connect(warehouse_dir) as conn:
+            clear(conn, start, end, last, build_started)
     checks = {}
-    for result in (ingest, build):
+    for result in results:
         for event in result.all_events:
             if event.event_type_value == "ASSET_CHECK_EVALUATION":
                 evaluation = event.event_specific_data
@@ -118,6 +158,8 @@ def run(feeds: str, warehouse: str, verbose: bool = False) -> dict[str, object]:
         "first_day": first,
         "last_day": last,
         "days": span,
+        "built_days": sum((end - start).days + 1 for start, end in ranges),
+        "ranges": ranges,
         "seconds": time.monotonic() - started,
         "checks": checks,
     }
@@ -148,6 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--warehouse", default=default_warehouse_dir(), help="warehouse directory (HEPWATCH_WAREHOUSE_DIR)"
     )
     run_parser.add_argument("--verbose", action="store_true", help="show Dagster's INFO log lines")
+    run_parser.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild every day, not only those whose data changed since the last run",
+    )
     gen = commands.add_parser("generate", help="write a synthetic feed directory")
     gen.add_argument("--out", required=True)
     gen.add_argument("--patients", type=int, default=300)
@@ -162,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         generate(args.out, args.patients, args.days, args.seed, args.start)
         return 0
     try:
-        figures = run(args.feeds, args.warehouse, args.verbose)
+        figures = run(args.feeds, args.warehouse, args.verbose, args.full)
     except RunFailed as failure:
         print(f"hepwatch run failed: {failure}", file=sys.stderr)
         return 1

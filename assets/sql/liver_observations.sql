@@ -11,14 +11,15 @@
 --   shifted fields: a number in OBX-4, a unit in OBX-5 and a range (or nothing) in OBX-6 is a row whose
 --     fields slid one place left; it is quarantined (`shifted_fields`), never read  (docs/hl7-reading.md)
 WITH touched AS (
-    SELECT DISTINCT observation_key
-    FROM landing.lab_observations
+    -- observation_key is the hex text of (key_hi, key_lo): the numbers are what joins and partitions use
+    SELECT DISTINCT key_hi, key_lo
+    FROM landing.lab_obx
     WHERE collected_date >= $start AND collected_date < $end
 ),
 -- Every liver row of every message that carries a version of a touched observation: copies are judged
 -- within a whole message.
 messages AS (
-    SELECT DISTINCT arrival_seq FROM landing.lab_observations SEMI JOIN touched USING (observation_key)
+    SELECT DISTINCT arrival_seq FROM landing.lab_obx SEMI JOIN touched USING (key_hi, key_lo)
 ),
 in_messages AS (
     SELECT
@@ -53,7 +54,7 @@ versions AS (
             ELSE 'waiting'
         END AS status_class
     FROM in_messages AS o
-    SEMI JOIN touched USING (observation_key)
+    SEMI JOIN touched USING (key_hi, key_lo)
     WHERE o.copy_no = 1 OR NOT o.copies_agree  -- an agreeing copy is the observation once more
 ),
 current_version AS (
@@ -61,7 +62,7 @@ current_version AS (
     FROM versions
     WHERE status_class <> 'waiting'
     QUALIFY row_number() OVER (
-        PARTITION BY observation_key ORDER BY message_time DESC NULLS LAST, arrival_seq DESC
+        PARTITION BY key_hi, key_lo ORDER BY message_time DESC NULLS LAST, arrival_seq DESC
     ) = 1
 ),
 converted AS (

@@ -36,18 +36,19 @@ CREATE OR REPLACE MACRO liver_looking(code, code_text, alt_code, alt_text) AS re
     '\b(ALT|AST|ALP|GGT|GGTP|SGPT|SGOT|ALAT|ASAT|ALKP|BILI\w*|\w*AMINOTRANSFERASE|\w*TRANSAMINASE|\w*PHOSPHATASE|GLUTAMYL\w*|ALBUMIN|INR)\b'
 );
 
--- Every landed observation with its analyte: LOINC code, else local code, else name; the primary triplet
--- of OBX-3 before the alternate one (domain.md section 1). Analysers that leave OBX-3 empty and put their test
--- mnemonic in OBX-4 (`OBX|8|ST||ALT|267|U/L`) are mapped by OBX-4 as a local code, only when OBX-3 holds
--- no text at all (docs/hl7-reading.md).
-CREATE OR REPLACE VIEW staging.mapped_observations AS
+-- Every landed description (OBX-3, OBX-4 and the rest, each distinct combination once) with its analyte:
+-- LOINC code, else local code, else name; the primary triplet of OBX-3 before the alternate one (domain.md
+-- section 1). Analysers that leave OBX-3 empty and put their test mnemonic in OBX-4 (`OBX|8|ST||ALT|267|U/L`)
+-- are mapped by OBX-4 as a local code, only when OBX-3 holds no text at all (docs/hl7-reading.md). Mapping
+-- descriptions rather than observations runs the text matching a few thousand times, not millions (issue 7).
+CREATE OR REPLACE VIEW staging.mapped_descriptions AS
 SELECT
-    o.*,
+    o.description_id,
     coalesce(l1.analyte, l2.analyte, k1.analyte, k2.analyte, t1.analyte, t2.analyte, s1.analyte) AS analyte,
     liver_looking(o.code, o.code_text, o.alt_code, o.alt_text)
         OR (ref_key(concat(o.code, o.code_text, o.alt_code, o.alt_text)) = ''
             AND liver_looking(o.sub_id, '', '', '')) AS liver_looking
-FROM landing.lab_observations AS o
+FROM landing.lab_descriptions AS o
 LEFT JOIN ref.analyte_codes AS l1 ON l1.kind = 'loinc' AND l1.match_key = o.code
 LEFT JOIN ref.analyte_codes AS l2 ON l2.kind = 'loinc' AND l2.match_key = o.alt_code
 LEFT JOIN ref.analyte_codes AS k1 ON k1.kind = 'local' AND k1.match_key = ref_key(o.code)
@@ -56,6 +57,12 @@ LEFT JOIN ref.analyte_codes AS t1 ON t1.kind = 'local' AND t1.match_key = ref_ke
 LEFT JOIN ref.analyte_codes AS t2 ON t2.kind = 'local' AND t2.match_key = ref_key(o.alt_text)
 LEFT JOIN ref.analyte_codes AS s1 ON s1.kind = 'local' AND s1.match_key = ref_key(o.sub_id)
     AND ref_key(concat(o.code, o.code_text, o.alt_code, o.alt_text)) = '';
+
+-- Every landed observation with the analyte of its description.
+CREATE OR REPLACE VIEW staging.mapped_observations AS
+SELECT o.*, m.analyte, m.liver_looking
+FROM landing.lab_observations_ids AS o
+JOIN staging.mapped_descriptions AS m USING (description_id);
 
 -- CTCAE v5.0 grading criteria as data: one row per term, basis (x ULN or x baseline) and grade, with exact
 -- bounds (domain.md section 3; pharmaverse admiral keeps them the same way).

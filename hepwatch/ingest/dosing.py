@@ -7,6 +7,7 @@ ingested later wins, so each file version gets a `file_order` from its ingestion
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +17,21 @@ import duckdb
 import polars as pl
 
 from hepwatch.dosing import read_dosing_csv
-from hepwatch.ingest.feed_files import FileVersion, new_versions, next_value
-from hepwatch.pseudonym import Pseudonymizer, new_patients
+from hepwatch.ingest.feed_files import (
+    VERSION_SCHEMA,
+    FileVersion,
+    discover,
+    known_versions,
+    next_value,
+    read_version,
+    version_row,
+)
+from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.warehouse import insert_frame
+
+BATCH_BYTES = 16 << 20  # dosing files written in one transaction, up to this much CSV (a month of a clinic)
+
+_PATIENT_MAP = {"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8}
 
 
 @dataclass
@@ -30,10 +43,22 @@ class DosingIngestSummary:
     unreadable_files: list[str] = field(default_factory=list)
 
 
-def ingest_dosing_version(
-    conn: duckdb.DuckDBPyConnection, version: FileVersion, pseudonymizer: Pseudonymizer, ingest_seq: int
+@dataclass
+class _Batch:
+    """Dosing file versions read and ready to write in one transaction (per-statement and per-commit costs
+    would otherwise dominate a feed of one file a day)."""
+
+    records: list[pl.DataFrame] = field(default_factory=list)
+    quarantine: list[pl.DataFrame] = field(default_factory=list)  # landing.dosing_quarantine
+    payloads: list[pl.DataFrame] = field(default_factory=list)  # phi.quarantine
+    versions: list[tuple] = field(default_factory=list)  # landing.file_versions
+    size: int = 0
+
+
+def _read_version(
+    version: FileVersion, pseudonymizer: Pseudonymizer, ingest_seq: int, batch: _Batch
 ) -> tuple[int, int, int, str | None]:
-    """Write one dosing file version; returns (rows read, records, quarantined, unreadable reason)."""
+    """Read one dosing file version into `batch`; returns (rows read, records, quarantined, unreadable)."""
     feed = version.file
     now = datetime.now()
     if version.data is None:
@@ -44,58 +69,62 @@ def ingest_dosing_version(
         unreadable = read.unreadable_reason
     records = read.records if read and not unreadable else pl.DataFrame()
     bad = read.quarantine if read and not unreadable else pl.DataFrame()
-    rows = records.height + bad.height
-    conn.execute("BEGIN")
+    file_columns = [pl.lit(feed.relative).alias("file"), pl.lit(version.sha256).alias("sha256")]
     if bad.height:
-        phi_rows = bad.select(
-            pl.lit("dosing_row").alias("kind"),
-            pl.lit(feed.relative).alias("file"),
-            pl.lit(version.sha256).alias("sha256"),
-            pl.col("line").alias("position"),
-            pl.col("line"),
-            pl.lit(None, pl.Utf8).alias("control_id"),
-            "reason",
-            "detail",
-            pl.col("raw").alias("raw_payload"),
-            pl.lit(now).alias("quarantined_at"),
-        )
-        insert_frame(conn, "phi.quarantine", phi_rows, "OR REPLACE")
+        batch.payloads.append(
+            bad.select(
+                pl.lit("dosing_row").alias("kind"), *file_columns, pl.col("line").alias("position"), "line",
+                pl.lit(None, pl.Utf8).alias("control_id"), "reason", "detail", pl.col("raw").alias("raw_payload"),
+                pl.lit(now).alias("quarantined_at"),
+            )
+        )  # fmt: skip
+        batch.quarantine.append(bad.select(*file_columns, "line", "record_id", "reason", "detail"))
     if records.height:
-        keys = [
-            pseudonymizer.patient_key(authority, patient)
-            for authority, patient in zip(records["id_authority"], records["patient_id"], strict=True)
-        ]
-        insert_frame(conn, "phi.patient_map", new_patients(pseudonymizer), "OR IGNORE")
-    conn.execute("COMMIT")
+        # each distinct patient keyed once, then joined back to its rows
+        patients = records.select("id_authority", "patient_id").unique(maintain_order=True)
+        keys = [pseudonymizer.patient_key(authority, patient) for authority, patient in patients.iter_rows()]
+        patients = patients.with_columns(pl.Series("patient_key", keys, dtype=pl.Utf8))
+        batch.records.append(
+            records.join(patients, on=["id_authority", "patient_id"], how="left", maintain_order="left")
+            .drop("patient_id", "id_authority")
+            .with_columns(
+                *file_columns,
+                pl.lit(ingest_seq).alias("ingest_seq"),
+                pl.lit(ingest_seq).alias("file_order"),
+            )
+        )
+    outcomes = Counter({"accepted": records.height, "quarantined": bad.height})
+    batch.versions.append(version_row(feed, version.sha256, ingest_seq, now, outcomes, unreadable))
+    batch.size += feed.size_bytes
+    return records.height + bad.height, records.height, bad.height, unreadable
+
+
+def _write(conn: duckdb.DuckDBPyConnection, batch: _Batch, pseudonymizer: Pseudonymizer) -> None:
+    """The restricted store first (its own transaction: keyed rows, re-done cleanly after a crash), then
+    every file version of the batch in one landing transaction."""
+    patients = pl.DataFrame(pseudonymizer.take_new(), schema=_PATIENT_MAP, orient="row")
     conn.execute("BEGIN")
-    if records.height:
-        landed = records.drop("patient_id", "id_authority").with_columns(
-            pl.Series("patient_key", keys),
-            pl.lit(feed.relative).alias("file"),
-            pl.lit(version.sha256).alias("sha256"),
-            pl.lit(ingest_seq).alias("ingest_seq"),
-            pl.lit(ingest_seq).alias("file_order"),
+    try:
+        if batch.payloads:
+            insert_frame(
+                conn, "phi.quarantine", pl.concat(batch.payloads, how="vertical_relaxed"), "OR REPLACE"
+            )
+        insert_frame(conn, "phi.patient_map", patients, "OR IGNORE")
+        conn.execute("COMMIT")
+        conn.execute("BEGIN")
+        if batch.records:
+            insert_frame(conn, "landing.dosing_rows", pl.concat(batch.records, how="vertical_relaxed"))
+        if batch.quarantine:
+            insert_frame(
+                conn, "landing.dosing_quarantine", pl.concat(batch.quarantine, how="vertical_relaxed")
+            )
+        insert_frame(
+            conn, "landing.file_versions", pl.DataFrame(batch.versions, VERSION_SCHEMA, orient="row")
         )
-        insert_frame(conn, "landing.dosing_rows", landed)
-    if bad.height:
-        landed_bad = bad.select(
-            pl.lit(feed.relative).alias("file"),
-            pl.lit(version.sha256).alias("sha256"),
-            "line",
-            "record_id",
-            "reason",
-            "detail",
-        )
-        insert_frame(conn, "landing.dosing_quarantine", landed_bad)
-    conn.execute(
-        "INSERT INTO landing.file_versions VALUES (?, 'dosing', ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
-        [
-            feed.relative, version.sha256, feed.size_bytes, feed.modified_at, now, ingest_seq,
-            rows, records.height, bad.height, unreadable,
-        ],
-    )  # fmt: skip
-    conn.execute("COMMIT")
-    return rows, records.height, bad.height, unreadable
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def ingest_dosing_files(
@@ -104,21 +133,31 @@ def ingest_dosing_files(
     pseudonymizer: Pseudonymizer,
     progress: Callable[[str], None] = lambda _: None,
 ) -> DosingIngestSummary:
-    """Read every new dosing file version under FEEDS/dosing into the landing tables."""
-    versions = new_versions(conn, feeds_dir, "dosing")
+    """Read every new dosing file version under FEEDS/dosing into the landing tables, file versions in
+    order, batches of up to BATCH_BYTES in one transaction each (one file's rows are never split)."""
+    known = known_versions(conn, "dosing")
+    files = discover(feeds_dir, "dosing")
     ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
     summary = DosingIngestSummary()
-    for number, version in enumerate(versions, start=1):
-        rows, records, quarantined, unreadable = ingest_dosing_version(
-            conn, version, pseudonymizer, ingest_seq
-        )
-        ingest_seq += 1
-        summary.files += 1
-        summary.rows += rows
-        summary.records += records
-        summary.quarantined += quarantined
-        if unreadable:
-            summary.unreadable_files.append(version.file.relative)
-        if number % 20 == 0 or number == len(versions):
-            progress(f"dosing: {number}/{len(versions)} new files, {summary.rows} rows")
+    batch = _Batch()
+    reported = 0
+    for checked, feed_file in enumerate(files, start=1):
+        version = read_version(feed_file)
+        if (feed_file.relative, version.sha256) not in known:
+            rows, records, quarantined, unreadable = _read_version(version, pseudonymizer, ingest_seq, batch)
+            ingest_seq += 1
+            summary.files += 1
+            summary.rows += rows
+            summary.records += records
+            summary.quarantined += quarantined
+            if unreadable:
+                summary.unreadable_files.append(feed_file.relative)
+        if batch.versions and (batch.size >= BATCH_BYTES or checked == len(files)):
+            _write(conn, batch, pseudonymizer)
+            batch = _Batch()
+            if summary.files - reported >= 20 or checked == len(files):
+                reported = summary.files
+                progress(
+                    f"dosing: {summary.files} new files ({checked}/{len(files)} checked), {summary.rows} rows"
+                )
     return summary

@@ -5,11 +5,13 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from hepwatch.warehouse import fetch_value
 
@@ -152,3 +154,27 @@ def new_versions(conn: duckdb.DuckDBPyConnection, feeds_dir: Path, kind: str) ->
 
 def next_value(conn: duckdb.DuckDBPyConnection, column: str, table: str) -> int:
     return int(fetch_value(conn, f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))
+
+
+# landing.file_versions, as a Polars schema: rows are written in batches (one insert per transaction)
+VERSION_SCHEMA = pl.Schema({
+    "file": pl.Utf8(), "kind": pl.Utf8(), "sha256": pl.Utf8(), "size_bytes": pl.Int64(), "modified_at": pl.Datetime("us"),
+    "ingested_at": pl.Datetime("us"), "ingest_seq": pl.Int64(), "messages": pl.Int64(), "accepted": pl.Int64(),
+    "duplicates": pl.Int64(), "ignored": pl.Int64(), "quarantined": pl.Int64(), "unreadable_reason": pl.Utf8(),
+})  # fmt: skip
+
+
+def version_row(
+    feed: FeedFile,
+    sha256: str,
+    ingest_seq: int,
+    now: datetime,
+    outcomes: Counter[str],
+    unreadable: str | None,
+) -> tuple:
+    """A landing.file_versions row: messages (labs) or data rows (dosing) read, by outcome."""
+    return (
+        feed.relative, feed.kind, sha256, feed.size_bytes, feed.modified_at, now, ingest_seq,
+        sum(outcomes.values()), outcomes["accepted"], outcomes["duplicate"], outcomes["ignored"],
+        outcomes["quarantined"], unreadable,
+    )  # fmt: skip

@@ -37,13 +37,14 @@ import polars as pl
 from hepwatch.hl7.framing import decode_feed_bytes
 from hepwatch.hl7.oru import MessageRecord, ObservationRecord
 from hepwatch.ingest.feed_files import (
-    FeedFile,
+    VERSION_SCHEMA,
     ScannedFile,
     discover,
     file_stamp,
     known_versions,
     next_value,
     scan_file,
+    version_row,
 )
 from hepwatch.ingest.lab_columns import LabColumnsReader, PieceColumns
 from hepwatch.pseudonym import Pseudonymizer
@@ -313,14 +314,11 @@ class _Catalog:
             insert_frame(conn, "landing.lab_descriptions", frame)
         return pl.Series("description_id", ids, dtype=pl.Int64)
 
-    def orders(self, conn: duckdb.DuckDBPyConnection, obrs: pl.DataFrame) -> int:
-        """Write a piece's OBR rows; returns the order_id of its first (row n is first + n)."""
+    def orders(self, obrs: pl.DataFrame) -> pl.DataFrame:
+        """A piece's landing.lab_orders rows, numbered from `next_order` (its row n is next_order + n)."""
         first = self.next_order
-        insert_frame(
-            conn, "landing.lab_orders", obrs.drop("collected").with_row_index("order_id", offset=first)
-        )
         self.next_order += obrs.height
-        return first
+        return obrs.drop("collected").with_row_index("order_id", offset=first)
 
     def committed(self) -> None:
         self._begin()
@@ -352,16 +350,57 @@ _IDS = ["sending_facility", "control_id"]
 _PATIENT_MAP = {"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8}
 
 
-def _land_piece(
+@dataclass
+class _Landing:
+    """What pieces write: frames ready to insert as they are, gathered so that a run of small files is
+    written with one insert per table and one commit."""
+
+    messages: list[pl.DataFrame] = field(default_factory=list)
+    obx: list[pl.DataFrame] = field(default_factory=list)
+    orders: list[pl.DataFrame] = field(default_factory=list)
+    quarantine: list[pl.DataFrame] = field(default_factory=list)  # restricted store
+    patients: list[tuple[str, str, str]] = field(default_factory=list)  # restricted store
+    versions: list[tuple] = field(default_factory=list)  # landing.file_versions rows
+
+    def write(self, conn: duckdb.DuckDBPyConnection, phi: duckdb.DuckDBPyConnection) -> None:
+        """The restricted store first (its own transaction, committed: keyed rows, re-done cleanly after a
+        crash), then the landing tables into the open landing transaction."""
+        if self.quarantine or self.patients:
+            phi.execute("BEGIN")
+            insert_frame(phi, "phi.quarantine", _concat(self.quarantine), "OR REPLACE")
+            insert_frame(
+                phi,
+                "phi.patient_map",
+                pl.DataFrame(self.patients, schema=_PATIENT_MAP, orient="row"),
+                "OR IGNORE",
+            )
+            phi.execute("COMMIT")
+        insert_frame(conn, "landing.lab_orders", _concat(self.orders))
+        insert_frame(conn, "landing.lab_messages", _concat(self.messages))
+        insert_frame(conn, "landing.lab_obx", _concat(self.obx))
+        if self.versions:
+            versions = pl.DataFrame(self.versions, VERSION_SCHEMA, orient="row")
+            insert_frame(conn, "landing.file_versions", versions)
+        self.__init__()  # type: ignore[misc]
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    frames = [frame for frame in frames if frame.height]
+    if len(frames) == 1:
+        return frames[0]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def _prepare_piece(
     conn: duckdb.DuckDBPyConnection,
-    phi: duckdb.DuckDBPyConnection,
     state: _FileState,
     piece: PieceColumns,
     accepted_ids: AcceptedIds,
     pseudonymizer: Pseudonymizer,
     catalog: _Catalog,
+    landing: _Landing,
 ) -> None:
-    """One piece's ledger rows, observations and quarantined payloads, into the file's transaction."""
+    """One piece's ledger rows, observations and quarantined payloads, added to `landing`."""
     feed, sha256 = state.scan.file, state.scan.sha256
     first_index = state.first_arrival + state.blocks  # arrival_seq of the piece's first block
     messages = piece.messages
@@ -389,60 +428,43 @@ def _land_piece(
     observations = piece.landing_rows(obx_rows)
     if observations.height:
         keys = pseudonymizer.patient_keys(piece.patients, obx_rows["patient_index"].unique().to_list())
-        observations = observations.with_columns(
+        first_order = catalog.next_order
+        landing.orders.append(catalog.orders(piece.obrs))
+        observations = observations.select(
+            pl.exclude("message_index", "patient_index", "obr", "description"),
+            arrival_seq=pl.col("message_index").cast(pl.Int64) + first_index,
+            collected_date=pl.col("collected_at").dt.date(),
             patient_key=pl.Series(keys, dtype=pl.Utf8).gather(obx_rows["patient_index"]),
             description_id=catalog.description_ids(conn, piece.descriptions).gather(obx_rows["description"]),
-            order_id=pl.col("obr").cast(pl.Int64) + catalog.orders(conn, piece.obrs),
+            order_id=pl.col("obr").cast(pl.Int64) + first_order,
         )
-    # The restricted store first (its own transaction, committed): keyed rows, re-done cleanly after a crash.
-    patients = pseudonymizer.take_new()
-    if piece.quarantine.height or patients:
-        phi.execute("BEGIN")
-        insert_frame(
-            phi, "phi.quarantine", piece.quarantine, "OR REPLACE",
-            select="* EXCLUDE (message_index, line), message_index + ? AS position, line + ? AS line, "
-            "'lab_message' AS kind, ? AS file, ? AS sha256, ?::TIMESTAMP AS quarantined_at",
-            params=[state.blocks, state.lines, feed.relative, sha256, state.now],
-        )  # fmt: skip
-        insert_frame(
-            phi, "phi.patient_map", pl.DataFrame(patients, schema=_PATIENT_MAP, orient="row"), "OR IGNORE"
+        landing.obx.append(observations)
+    landing.patients.extend(pseudonymizer.take_new())
+    if piece.quarantine.height:
+        landing.quarantine.append(
+            piece.quarantine.select(
+                pl.exclude("message_index", "line"),
+                position=pl.col("message_index").cast(pl.Int64) + state.blocks,
+                line=pl.col("line").cast(pl.Int64) + state.lines,
+                kind=pl.lit("lab_message"),
+                file=pl.lit(feed.relative),
+                sha256=pl.lit(sha256),
+                quarantined_at=pl.lit(state.now),
+            )
         )
-        phi.execute("COMMIT")
-    insert_frame(
-        conn, "landing.lab_messages", messages,
-        select="* REPLACE (message_index + ? AS message_index, line + ? AS line), "
-        "? AS file, ? AS sha256, message_index + ? AS arrival_seq",
-        params=[state.blocks, state.lines, feed.relative, sha256, first_index],
-    )  # fmt: skip
-    insert_frame(
-        conn, "landing.lab_obx", observations,
-        select="* EXCLUDE (message_index, patient_index, obr, description), message_index + ? AS arrival_seq, "
-        "collected_at::DATE AS collected_date",
-        params=[first_index],
-    )  # fmt: skip
+    landing.messages.append(
+        messages.with_columns(
+            message_index=pl.col("message_index").cast(pl.Int64) + state.blocks,
+            line=pl.col("line").cast(pl.Int64) + state.lines,
+            file=pl.lit(feed.relative),
+            sha256=pl.lit(sha256),
+            arrival_seq=pl.col("message_index").cast(pl.Int64) + first_index,
+        )
+    )
     state.outcomes.update(dict(messages["outcome"].value_counts().iter_rows()))
     state.observations += observations.height
     state.blocks += messages.height
     state.lines += piece.lines - 1  # the piece's last (empty) line is the next piece's first
-
-
-def _write_file_version(
-    conn: duckdb.DuckDBPyConnection,
-    feed: FeedFile,
-    sha256: str,
-    ingest_seq: int,
-    now: datetime,
-    outcomes: Counter[str],
-    unreadable_reason: str | None,
-) -> None:
-    conn.execute(
-        "INSERT INTO landing.file_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            feed.relative, feed.kind, sha256, feed.size_bytes, feed.modified_at, now, ingest_seq,
-            sum(outcomes.values()), outcomes["accepted"], outcomes["duplicate"], outcomes["ignored"],
-            outcomes["quarantined"], unreadable_reason,
-        ],
-    )  # fmt: skip
 
 
 # ---- the run -----------------------------------------------------------------------------------------
@@ -500,7 +522,9 @@ def _tasks(scans: Iterator[ScannedFile], piece_bytes: int) -> Iterator[_Task]:
 
 
 class _Writer:
-    """The single writer: lands pieces in file order, one transaction per file version."""
+    """The single writer: lands pieces in file order. A large file's pieces go into one transaction; a run
+    of small files (one reader task) goes into one transaction too, written with one insert per table:
+    per-statement and per-commit costs would otherwise dominate a feed of many small files."""
 
     def __init__(
         self, conn: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer, progress: Callable[[str], None]
@@ -514,14 +538,50 @@ class _Writer:
         self.ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
         self.arrival = next_value(conn, "arrival_seq", "landing.lab_messages")
         self.summary = LabIngestSummary()
-        self.state: _FileState | None = None
-        self.broken = False  # a piece of the current file could not be read
+        self.landing = _Landing()
+        self.state: _FileState | None = None  # the large file being landed piece by piece
+        self.broken = False  # a piece of that file could not be read
+
+    def _prepare(self, state: _FileState, columns: PieceColumns) -> None:
+        _prepare_piece(
+            self.conn, state, columns, self.accepted_ids, self.pseudonymizer, self.catalog, self.landing
+        )
+
+    def land_files(self, files: list[tuple[ScannedFile, PieceColumns | None]]) -> None:
+        """Whole files, each read as one piece (None: it could not be read), in one transaction."""
+        self.conn.execute("BEGIN")
+        done: list[_FileState] = []
+        for scan, columns in files:
+            now = datetime.now()
+            if scan.error is not None:
+                self.landing.versions.append(
+                    version_row(scan.file, "", self.ingest_seq, now, Counter(), scan.error)
+                )
+                self.ingest_seq += 1
+                self.summary.outcomes["unreadable"] += 1
+                self.summary.unreadable_files.append(scan.file.relative)
+                self.summary.files += 1
+                continue
+            if columns is None or (scan.data is None and _stamp_or_none(scan.file.path) != scan.stamp):
+                self.progress(f"labs: {scan.file.relative} changed while it was read; left for the next run")
+                continue
+            state = _FileState(scan, self.ingest_seq, self.arrival, now, 1)
+            self._prepare(state, columns)
+            self.landing.versions.append(
+                version_row(scan.file, scan.sha256, self.ingest_seq, now, state.outcomes, None)
+            )
+            self.ingest_seq += 1
+            self.arrival += state.blocks
+            done.append(state)
+        self.landing.write(self.conn, self.phi)
+        self.conn.execute("COMMIT")
+        self.catalog.committed()
+        for state in done:
+            self._count(state)
 
     def land(self, owner: ScannedFile | None, count: int, columns: PieceColumns | None) -> None:
+        """One piece of a large file (`owner` set on its first piece)."""
         if owner is not None:
-            if owner.error is not None:
-                self._unreadable(owner)
-                return
             self.conn.execute("BEGIN")
             self.state = _FileState(owner, self.ingest_seq, self.arrival, datetime.now(), count)
             self.broken = False
@@ -530,9 +590,8 @@ class _Writer:
         if columns is None:
             self.broken = True
         elif not self.broken:
-            _land_piece(
-                self.conn, self.phi, state, columns, self.accepted_ids, self.pseudonymizer, self.catalog
-            )
+            self._prepare(state, columns)
+            self.landing.write(self.conn, self.phi)  # piece by piece: memory stays bounded by the piece
         state.pieces -= 1
         state.landed += 1
         if state.pieces and state.landed % 10 == 0:  # a large file: progress every 10 pieces
@@ -551,28 +610,23 @@ class _Writer:
             self.catalog.rolled_back()
             self.progress(f"labs: {scan.file.relative} changed while it was read; left for the next run")
             return
-        _write_file_version(
-            self.conn, scan.file, scan.sha256, self.ingest_seq, state.now, state.outcomes, None
+        self.landing.versions.append(
+            version_row(scan.file, scan.sha256, self.ingest_seq, state.now, state.outcomes, None)
         )
+        self.landing.write(self.conn, self.phi)
         self.conn.execute("COMMIT")
         self.catalog.committed()
         self.ingest_seq += 1
         self.arrival += state.blocks
+        self._count(state)
+
+    def _count(self, state: _FileState) -> None:
         summary = self.summary
         summary.files += 1
         summary.outcomes.update(state.outcomes)
         summary.observations += state.observations
         if summary.files % 50 == 0:
             self.progress(f"labs: {summary.files} new files, {summary.outcomes.total()} messages")
-
-    def _unreadable(self, scan: ScannedFile) -> None:
-        self.conn.execute("BEGIN")
-        _write_file_version(self.conn, scan.file, "", self.ingest_seq, datetime.now(), Counter(), scan.error)
-        self.conn.execute("COMMIT")
-        self.ingest_seq += 1
-        self.summary.files += 1
-        self.summary.outcomes["unreadable"] += 1
-        self.summary.unreadable_files.append(scan.file.relative)
 
     def close(self) -> None:
         if self.state is not None:
@@ -648,5 +702,10 @@ def ingest_lab_files(
 
 
 def _land_task(task: _Task, results: list[PieceColumns | None], writer: _Writer) -> None:
+    if all(owner is not None and count == 1 for owner, count in zip(task.owners, task.counts, strict=True)):
+        writer.land_files(
+            [(owner, columns) for owner, columns in zip(task.owners, results, strict=True) if owner]
+        )
+        return
     for owner, count, columns in zip(task.owners, task.counts, results, strict=True):
         writer.land(owner, count, columns)

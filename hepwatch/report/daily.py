@@ -9,11 +9,13 @@ overdue monitoring) with a trajectory chart each; quarantine and check status. P
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from html import escape
 
 import duckdb
+import polars as pl
 
 from hepwatch.report.svg import edish, stacked_bars, trajectory
 
@@ -28,45 +30,10 @@ HEADLINE = [
 ]
 TREND_DAYS = 90
 MOST_TRAJECTORIES = 12
-
-# FDA 2009 stopping signals (domain.md section 5), evaluated on the report day.
-STOPPING_SIGNALS_SQL = """
-WITH amino AS (
-    SELECT patient_key, collected_date, max(x_uln) AS x
-    FROM marts.lab_results WHERE analyte IN ('ALT', 'AST') AND collected_date <= $day
-    GROUP BY ALL
-),
-today AS (
-    SELECT
-        patient_key,
-        max(x_uln) FILTER (WHERE analyte IN ('ALT', 'AST')) AS amino_x,
-        max(x_uln) FILTER (WHERE analyte = 'TBIL') AS tbil_x,
-        max(value) FILTER (WHERE analyte = 'INR') AS inr
-    FROM marts.lab_results WHERE collected_date = $day
-    GROUP BY ALL
-),
-runs AS (
-    -- the current run of ALT/AST results above 5 x ULN: from the first high result after the last one at
-    -- or below 5 x ULN, provided the latest result is still above
-    SELECT
-        patient_key,
-        min(collected_date) FILTER (
-            WHERE collected_date > coalesce(last_ok, DATE '1900-01-01') AND x > 5
-        ) AS high_since,
-        arg_max(x, collected_date) AS latest_x
-    FROM (
-        SELECT *, max(collected_date) FILTER (WHERE x <= 5) OVER (PARTITION BY patient_key) AS last_ok FROM amino
-    )
-    GROUP BY ALL
-)
-SELECT patient_key, 'ALT or AST > 8 x ULN' AS signal FROM today WHERE amino_x > 8
-UNION ALL
-SELECT patient_key, 'ALT or AST > 5 x ULN for more than 2 weeks' FROM runs
-WHERE latest_x > 5 AND $day - high_since > 14
-UNION ALL
-SELECT patient_key, 'ALT or AST > 3 x ULN with TBIL > 2 x ULN or INR > 1.5' FROM today
-WHERE amino_x > 3 AND (tbil_x > 2 OR inr > 1.5)
-"""
+# eDISH plots every potential Hy's law patient and every new case; a quadrant with more patients than this
+# shows a stable sample of about this many (by a hash of patient_key), so a 100,000-patient clinic network
+# gets a readable plot and a report of kilobytes, not megabytes. The quadrant counts are always exact.
+EDISH_MAX_POINTS = 1000
 
 
 @dataclass
@@ -83,112 +50,317 @@ def _rows(conn: duckdb.DuckDBPyConnection, sql: str, **params: object) -> list[t
     return conn.execute(sql, params).fetchall()
 
 
-def _headline(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]:
-    columns = ", ".join(name for name, _ in HEADLINE)
-    rows = _rows(conn, f"SELECT {columns} FROM marts.daily_summary WHERE summary_date = $day", day=day)
-    return dict(zip([name for name, _ in HEADLINE], rows[0] if rows else [0] * len(HEADLINE), strict=True))
+EDISH_SQL = """
+-- eDISH as of each day of [$start, $end): every patient's peak ALT and TBIL x ULN up to the day, as states
+-- valid from one result day to the next, and the quadrant of each state (thresholds: contract section 4)
+WITH daily AS (
+    SELECT patient_key, collected_date AS d,
+        max(x_uln) FILTER (WHERE analyte = 'ALT') AS alt,
+        max(x_uln) FILTER (WHERE analyte = 'TBIL') AS tbil
+    FROM marts.lab_results WHERE analyte IN ('ALT', 'TBIL') AND collected_date < $end
+    GROUP BY ALL
+),
+cumulative AS (
+    SELECT patient_key, d,
+        max(alt) OVER past AS alt,
+        max(tbil) OVER past AS tbil,
+        lead(d) OVER (PARTITION BY patient_key ORDER BY d) AS next_d
+    FROM daily
+    WINDOW past AS (PARTITION BY patient_key ORDER BY d ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+SELECT patient_key, greatest(d, $start) AS valid_from, coalesce(next_d, $end) AS valid_to, alt, tbil,
+    CASE
+        WHEN alt >= 3 AND tbil > 2 THEN 'potential_hys_law'
+        WHEN alt >= 3 THEN 'temples_corollary'
+        WHEN tbil > 2 THEN 'hyperbilirubinaemia'
+        ELSE 'normal_range'
+    END AS quadrant,
+    hash(patient_key) AS bucket
+FROM cumulative
+WHERE alt IS NOT NULL AND tbil IS NOT NULL AND coalesce(next_d, $end) > $start
+"""
 
-
-def _trend(conn: duckdb.DuckDBPyConnection, day: date) -> str:
-    first = day - timedelta(days=TREND_DAYS - 1)
-    days = [(first + timedelta(days=i)).isoformat() for i in range(TREND_DAYS)]
-    counts: dict[int, list[int]] = {grade: [0] * TREND_DAYS for grade in range(5)}
-    for case_date, grade, n in _rows(
-        conn,
-        "SELECT case_date, max_grade, count(*) FROM marts.abnormal_enzyme_cases_daily "
-        "WHERE case_date BETWEEN $first AND $day GROUP BY ALL",
-        first=first,
-        day=day,
-    ):
-        counts[grade][(case_date - first).days] += n
-    return stacked_bars(days, counts, f"Case days by worst CTCAE grade, {days[0]} to {days[-1]}")
-
-
-def _edish(conn: duckdb.DuckDBPyConnection, day: date) -> tuple[str, dict[str, int]]:
-    points = _rows(
-        conn,
-        """
-        WITH peaks AS (
-            SELECT patient_key,
-                max(x_uln) FILTER (WHERE analyte = 'ALT') AS alt,
-                max(x_uln) FILTER (WHERE analyte = 'TBIL') AS tbil
-            FROM marts.lab_results WHERE analyte IN ('ALT', 'TBIL') AND collected_date <= $day
-            GROUP BY ALL
-        )
-        SELECT p.patient_key, p.alt, p.tbil, coalesce(c.new_case, false)
-        FROM peaks AS p
-        LEFT JOIN marts.abnormal_enzyme_cases_daily AS c ON c.patient_key = p.patient_key AND c.case_date = $day
-        WHERE p.alt IS NOT NULL AND p.tbil IS NOT NULL
-        ORDER BY p.patient_key
-        """,
-        day=day,
+# FDA 2009 stopping signals (domain.md section 5) on each day of [$start, $end). A run above 5 x ULN starts
+# at the first ALT/AST result above 5 after the last one at or below 5 and lasts while the latest result is
+# above 5, that is until the next result at or below 5: the signal holds from 15 days after its start.
+STOPPING_SIGNALS_SQL = """
+WITH amino AS (
+    SELECT patient_key, collected_date AS d, max(x_uln) AS x
+    FROM marts.lab_results
+    WHERE analyte IN ('ALT', 'AST') AND collected_date < $end AND patient_key IN (
+        SELECT patient_key FROM marts.lab_results
+        WHERE analyte IN ('ALT', 'AST') AND collected_date < $end AND x_uln > 5
     )
-    counts: dict[str, int] = defaultdict(int)
-    for _, alt, tbil, _ in points:
-        quadrant = (
-            "potential_hys_law" if alt >= 3 and tbil > 2
-            else "temples_corollary" if alt >= 3
-            else "hyperbilirubinaemia" if tbil > 2
-            else "normal_range"
-        )  # fmt: skip
-        counts[quadrant] += 1
-    return edish(points, counts, f"eDISH as of {day} (new cases today in red)"), dict(counts)
+    GROUP BY ALL
+),
+grouped AS (  -- a group: a result at or below 5 and the results above 5 after it (or the first ones)
+    SELECT *, count(*) FILTER (WHERE x <= 5) OVER (PARTITION BY patient_key ORDER BY d) AS grp FROM amino
+),
+runs AS (
+    SELECT patient_key, grp, min(d) FILTER (WHERE x > 5) AS high_since, min(d) AS group_start
+    FROM grouped GROUP BY ALL
+),
+bounded AS (
+    SELECT patient_key, high_since,
+        coalesce(lead(group_start) OVER (PARTITION BY patient_key ORDER BY grp), DATE '9999-12-31') AS until
+    FROM runs
+),
+days AS (
+    SELECT CAST(g AS DATE) AS day
+    FROM generate_series(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP) - INTERVAL 1 DAY, INTERVAL 1 DAY) AS t(g)
+),
+today AS (
+    SELECT collected_date AS day, patient_key,
+        max(x_uln) FILTER (WHERE analyte IN ('ALT', 'AST')) AS amino_x,
+        max(x_uln) FILTER (WHERE analyte = 'TBIL') AS tbil_x,
+        max(value) FILTER (WHERE analyte = 'INR') AS inr
+    FROM marts.lab_results WHERE collected_date >= $start AND collected_date < $end
+    GROUP BY ALL
+)
+SELECT day, patient_key, 'ALT or AST > 8 x ULN' AS signal FROM today WHERE amino_x > 8
+UNION ALL
+SELECT day, patient_key, 'ALT or AST > 5 x ULN for more than 2 weeks'
+FROM bounded JOIN days ON days.day >= high_since + 15 AND days.day < until
+WHERE high_since IS NOT NULL
+UNION ALL
+SELECT day, patient_key, 'ALT or AST > 3 x ULN with TBIL > 2 x ULN or INR > 1.5' FROM today
+WHERE amino_x > 3 AND (tbil_x > 2 OR inr > 1.5)
+ORDER BY 1, 2, 3
+"""
 
 
-def _actions(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, list[str]]:
-    reasons: dict[str, list[str]] = defaultdict(list)
-    for patient, grade, hys_law in _rows(
-        conn,
-        "SELECT patient_key, max_grade, potential_hys_law FROM marts.abnormal_enzyme_cases_daily "
-        "WHERE case_date = $day AND (max_grade >= 3 OR potential_hys_law) ORDER BY patient_key",
-        day=day,
-    ):
-        if grade >= 3:
-            reasons[patient].append(f"grade {grade}")
-        if hys_law:
-            reasons[patient].append("potential Hy's law")
-    for patient, signal in _rows(conn, STOPPING_SIGNALS_SQL + " ORDER BY 1, 2", day=day):
-        reasons[patient].append(f"FDA stopping signal: {signal}")
-    for patient, reason, overdue in _rows(
-        conn,
-        "SELECT patient_key, reason, days_overdue FROM marts.monitoring_gaps WHERE as_of_date = $day "
-        "ORDER BY days_overdue DESC, patient_key",
-        day=day,
-    ):
-        reasons[patient].append(f"monitoring: {reason.replace('_', ' ')}, {overdue} days overdue")
-    # clinical signals first (they get the trajectory charts), then monitoring gaps
-    return dict(sorted(reasons.items(), key=lambda item: (item[1][0].startswith("monitoring"), item[0])))
+def _by_day(rows: list[tuple]) -> dict[date, list[tuple]]:
+    grouped: dict[date, list[tuple]] = defaultdict(list)
+    for day, *rest in rows:
+        grouped[day].append(tuple(rest))
+    return grouped
 
 
-def _trajectory(conn: duckdb.DuckDBPyConnection, patient: str, day: date) -> str:
-    start = _rows(
-        conn,
-        "SELECT max(episode_start) FROM staging.exposure_episodes WHERE patient_key = $p AND episode_start <= $day",
-        p=patient,
-        day=day,
-    )[0][0]
-    origin = start or day
-    series: dict[str, list[tuple[int, float]]] = {a: [] for a in ("ALT", "AST", "ALP", "TBIL")}
-    for analyte, collected, x in _rows(
-        conn,
-        "SELECT analyte, collected_date, max(x_uln) FROM marts.lab_results WHERE patient_key = $p "
-        "AND analyte IN ('ALT', 'AST', 'ALP', 'TBIL') AND collected_date <= $day GROUP BY ALL ORDER BY 2",
-        p=patient,
-        day=day,
-    ):
-        series[analyte].append(((collected - origin).days, x))
-    doses = [
-        ((dose_date - origin).days, mg / 1000)
-        for dose_date, mg in _rows(
-            conn,
-            "SELECT dose_date, total_mg FROM marts.dosing_daily WHERE patient_key = $p AND substance = 'kratom' "
-            "AND dose_date <= $day ORDER BY 1",
-            p=patient,
-            day=day,
+class _Window:
+    """Everything the reports of the days [start, end) show, read with a fixed number of queries (a year of
+    reports costs seconds, not a query per section per day)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, start: date, end: date) -> None:
+        self.conn, self.start, self.end = conn, start, end
+        columns = ", ".join(name for name, _ in HEADLINE)
+        self.headlines = {
+            row[0]: dict(zip([n for n, _ in HEADLINE], row[1:], strict=True))
+            for row in _rows(
+                conn,
+                f"SELECT summary_date, {columns} FROM marts.daily_summary "
+                "WHERE summary_date >= $start AND summary_date < $end",
+                start=start,
+                end=end,
+            )
+        }
+        self.trend = {
+            (case_date, grade): n
+            for case_date, grade, n in _rows(
+                conn,
+                "SELECT case_date, max_grade, count(*) FROM marts.abnormal_enzyme_cases_daily "
+                "WHERE case_date > $first AND case_date < $end GROUP BY ALL",
+                first=start - timedelta(days=TREND_DAYS),
+                end=end,
+            )
+        }
+        self.new_cases = {
+            (day, patient)
+            for day, patient in _rows(
+                conn,
+                "SELECT case_date, patient_key FROM marts.abnormal_enzyme_cases_daily "
+                "WHERE new_case AND case_date >= $start AND case_date < $end",
+                start=start,
+                end=end,
+            )
+        }
+        self._edish_states()
+        self.cases = _by_day(
+            _rows(
+                conn,
+                "SELECT case_date, patient_key, max_grade, potential_hys_law FROM marts.abnormal_enzyme_cases_daily "
+                "WHERE case_date >= $start AND case_date < $end AND (max_grade >= 3 OR potential_hys_law) "
+                "ORDER BY 1, 2",
+                start=start,
+                end=end,
+            )
         )
-    ]
-    label = f"days since kratom start ({start})" if start else f"days relative to {day} (no kratom exposure)"
-    return trajectory(series, doses, label, f"{patient}: x ULN and kratom doses")
+        self.signals = _by_day(_rows(conn, STOPPING_SIGNALS_SQL, start=start, end=end))
+        self.gaps = _by_day(
+            _rows(
+                conn,
+                "SELECT as_of_date, patient_key, reason, days_overdue FROM marts.monitoring_gaps "
+                "WHERE as_of_date >= $start AND as_of_date < $end ORDER BY 1, days_overdue DESC, patient_key",
+                start=start,
+                end=end,
+            )
+        )
+
+    def _edish_states(self) -> None:
+        conn = self.conn
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE report_edish_states AS {EDISH_SQL}",
+            {"start": self.start, "end": self.end},
+        )
+        # exact quadrant counts per day: +1 where a state starts, -1 where it ends, summed over the days
+        deltas: dict[tuple[date, str], int] = defaultdict(int)
+        for day, quadrant, change in _rows(
+            conn,
+            "SELECT valid_from, quadrant, count(*) FROM report_edish_states GROUP BY ALL "
+            "UNION ALL SELECT valid_to, quadrant, -count(*) FROM report_edish_states GROUP BY ALL",
+        ):
+            deltas[(day, quadrant)] += change
+        self.edish_counts: dict[date, dict[str, int]] = {}
+        running: dict[str, int] = defaultdict(int)
+        day = self.start
+        while day < self.end:
+            for quadrant in QUADRANTS:
+                running[quadrant] += deltas.get((day, quadrant), 0)
+            self.edish_counts[day] = {q: n for q, n in running.items() if n}
+            day += timedelta(days=1)
+        # the points plotted: every potential Hy's law patient and every new case; in the other quadrants,
+        # patients whose hash falls in 1 of k buckets, k the smallest power of 2 that keeps the quadrant's
+        # points to about EDISH_MAX_POINTS (a stable sample: a patient shown stays shown while k holds)
+        strides = [
+            (day, quadrant, _stride(n))
+            for day, counts in self.edish_counts.items()
+            for quadrant, n in counts.items()
+            if quadrant != "potential_hys_law"
+        ]
+        stride_table = pl.DataFrame(  # noqa: F841 (read by name below)
+            strides, schema={"day": pl.Date, "quadrant": pl.Utf8, "stride": pl.Int64}, orient="row"
+        )
+        new_table = pl.DataFrame(  # noqa: F841
+            sorted(self.new_cases), schema={"day": pl.Date, "patient_key": pl.Utf8}, orient="row"
+        )
+        self.points = _by_day(
+            conn.execute(
+                """
+                WITH candidates AS (  -- states that can be plotted on some day (strides are powers of 2)
+                    SELECT s.* FROM report_edish_states AS s
+                    LEFT JOIN (SELECT quadrant, min(stride) AS stride FROM stride_table GROUP BY ALL) AS m
+                        USING (quadrant)
+                    WHERE s.quadrant = 'potential_hys_law' OR s.bucket % m.stride = 0
+                        OR s.patient_key IN (SELECT patient_key FROM new_table)
+                ),
+                days AS (
+                    SELECT CAST(g AS DATE) AS day FROM generate_series(
+                        CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP) - INTERVAL 1 DAY, INTERVAL 1 DAY
+                    ) AS t(g)
+                )
+                SELECT d.day, s.patient_key, s.alt, s.tbil, n.patient_key IS NOT NULL AS new
+                FROM candidates AS s
+                JOIN days AS d ON d.day >= s.valid_from AND d.day < s.valid_to
+                LEFT JOIN stride_table AS k ON k.day = d.day AND k.quadrant = s.quadrant
+                LEFT JOIN new_table AS n ON n.day = d.day AND n.patient_key = s.patient_key
+                WHERE s.quadrant = 'potential_hys_law' OR n.patient_key IS NOT NULL OR s.bucket % k.stride = 0
+                ORDER BY 1, 2
+                """,
+                {"start": self.start, "end": self.end},
+            ).fetchall()
+        )
+        conn.execute("DROP TABLE report_edish_states")
+
+    def edish(self, day: date) -> tuple[str, dict[str, int], dict[str, int]]:
+        """The day's eDISH chart, exact quadrant counts, and points plotted per quadrant."""
+        counts = self.edish_counts.get(day, {})
+        points = [
+            (patient, alt, tbil, (day, patient) in self.new_cases)
+            for patient, alt, tbil, _ in self.points.get(day, [])
+        ]
+        shown: dict[str, int] = defaultdict(int)
+        for _, alt, tbil, _ in points:
+            shown[_quadrant(alt, tbil)] += 1
+        return edish(points, counts, f"eDISH as of {day} (new cases today in red)"), counts, dict(shown)
+
+    def trend_svg(self, day: date) -> str:
+        first = day - timedelta(days=TREND_DAYS - 1)
+        days = [(first + timedelta(days=i)).isoformat() for i in range(TREND_DAYS)]
+        counts = {
+            grade: [self.trend.get((first + timedelta(days=i), grade), 0) for i in range(TREND_DAYS)]
+            for grade in range(5)
+        }
+        return stacked_bars(days, counts, f"Case days by worst CTCAE grade, {days[0]} to {days[-1]}")
+
+    def actions(self, day: date) -> dict[str, list[str]]:
+        reasons: dict[str, list[str]] = defaultdict(list)
+        for patient, grade, hys_law in self.cases.get(day, []):
+            if grade >= 3:
+                reasons[patient].append(f"grade {grade}")
+            if hys_law:
+                reasons[patient].append("potential Hy's law")
+        for patient, signal in self.signals.get(day, []):
+            reasons[patient].append(f"FDA stopping signal: {signal}")
+        for patient, reason, overdue in self.gaps.get(day, []):
+            reasons[patient].append(f"monitoring: {reason.replace('_', ' ')}, {overdue} days overdue")
+        # clinical signals first (they get the trajectory charts), then monitoring gaps
+        return dict(sorted(reasons.items(), key=lambda item: (item[1][0].startswith("monitoring"), item[0])))
+
+
+QUADRANTS = ("potential_hys_law", "temples_corollary", "hyperbilirubinaemia", "normal_range")
+
+
+def _quadrant(alt: float, tbil: float) -> str:
+    if alt >= 3:
+        return "potential_hys_law" if tbil > 2 else "temples_corollary"
+    return "hyperbilirubinaemia" if tbil > 2 else "normal_range"
+
+
+def _stride(count: int) -> int:
+    stride = 1
+    while count > EDISH_MAX_POINTS * stride:
+        stride *= 2
+    return stride
+
+
+class _Trajectories:
+    """Trajectory charts (x ULN of ALT, AST, ALP and TBIL, kratom doses, on days since the start of the
+    latest kratom exposure episode) of the patients shown in a window's reports: three queries for all."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, patients: set[str], end: date) -> None:
+        wanted = sorted(patients)
+        self.starts: dict[str, list[date]] = defaultdict(list)
+        self.results: dict[str, list[tuple[str, date, float]]] = defaultdict(list)
+        self.kratom: dict[str, list[tuple[date, float]]] = defaultdict(list)
+        if not wanted:
+            return
+        for patient, episode_start in _rows(
+            conn,
+            "SELECT patient_key, episode_start FROM staging.exposure_episodes "
+            "WHERE list_contains($p, patient_key) AND episode_start < $end ORDER BY 1, 2",
+            p=wanted,
+            end=end,
+        ):
+            self.starts[patient].append(episode_start)
+        for patient, analyte, collected, x in _rows(
+            conn,
+            "SELECT patient_key, analyte, collected_date, max(x_uln) FROM marts.lab_results "
+            "WHERE list_contains($p, patient_key) AND analyte IN ('ALT', 'AST', 'ALP', 'TBIL') "
+            "AND collected_date < $end GROUP BY ALL ORDER BY 1, 3, 2",
+            p=wanted,
+            end=end,
+        ):
+            self.results[patient].append((analyte, collected, x))
+        for patient, dose_date, mg in _rows(
+            conn,
+            "SELECT patient_key, dose_date, total_mg FROM marts.dosing_daily WHERE list_contains($p, patient_key) "
+            "AND substance = 'kratom' AND dose_date < $end ORDER BY 1, 2",
+            p=wanted,
+            end=end,
+        ):
+            self.kratom[patient].append((dose_date, mg))
+
+    def chart(self, patient: str, day: date) -> str:
+        start = max((d for d in self.starts[patient] if d <= day), default=None)
+        origin = start or day
+        series: dict[str, list[tuple[int, float]]] = {a: [] for a in ("ALT", "AST", "ALP", "TBIL")}
+        for analyte, collected, x in self.results[patient]:
+            if collected <= day:
+                series[analyte].append(((collected - origin).days, x))
+        doses = [((d - origin).days, mg / 1000) for d, mg in self.kratom[patient] if d <= day]
+        label = (
+            f"days since kratom start ({start})" if start else f"days relative to {day} (no kratom exposure)"
+        )
+        return trajectory(series, doses, label, f"{patient}: x ULN and kratom doses")
 
 
 def _status(conn: duckdb.DuckDBPyConnection, checks: list[tuple[str, str, str]]) -> str:
@@ -231,14 +403,40 @@ tr.warn td { background: #fff4d6; } tr.error td { background: #fbdcdc; }
 """
 
 
+def build_daily_reports(
+    conn: duckdb.DuckDBPyConnection, start: date, end: date, checks: list[tuple[str, str, str]] | None = None
+) -> Iterator[DailyReport]:
+    """The reports of the days [start, end), in order, from the marts in `conn` (schemas `marts`, `staging`)."""
+    data = _Window(conn, start, end)
+    status = _status(conn, checks or [])
+    actions = {}
+    day = start
+    while day < end:
+        actions[day] = data.actions(day)
+        day += timedelta(days=1)
+    trajectories = _Trajectories(
+        conn, {p for found in actions.values() for p in list(found)[:MOST_TRAJECTORIES]}, end
+    )
+    for day, found in actions.items():
+        yield _render(data, trajectories, day, found, status)
+
+
 def build_daily_report(
     conn: duckdb.DuckDBPyConnection, day: date, checks: list[tuple[str, str, str]] | None = None
 ) -> DailyReport:
     """The report for `day` from the marts in `conn` (schema `marts` and `staging`)."""
-    report = DailyReport(day=day, headline=_headline(conn, day))
-    report.trend_svg = _trend(conn, day)
-    report.edish_svg, edish_counts = _edish(conn, day)
-    report.actions = _actions(conn, day)
+    return next(build_daily_reports(conn, day, day + timedelta(days=1), checks))
+
+
+def _render(
+    data: _Window, trajectories: _Trajectories, day: date, actions: dict[str, list[str]], status: str
+) -> DailyReport:
+    report = DailyReport(
+        day=day, headline=data.headlines.get(day, dict.fromkeys((n for n, _ in HEADLINE), 0))
+    )
+    report.actions = actions
+    report.trend_svg = data.trend_svg(day)
+    report.edish_svg, edish_counts, shown = data.edish(day)
     cards = "".join(
         f'<div class="card"><b data-metric="{name}">{report.headline[name]}</b>{label}</div>'
         for name, label in HEADLINE
@@ -247,9 +445,15 @@ def build_daily_report(
         f'<tr><td data-patient="{escape(p)}">{escape(p)}</td><td>{escape("; ".join(r))}</td></tr>'
         for p, r in report.actions.items()
     )
-    shown = list(report.actions)[:MOST_TRAJECTORIES]
-    charts = "".join(f'<div class="patient">{_trajectory(conn, p, day)}</div>' for p in shown)
-    more = len(report.actions) - len(shown)
+    plotted = list(report.actions)[:MOST_TRAJECTORIES]
+    charts = "".join(f'<div class="patient">{trajectories.chart(p, day)}</div>' for p in plotted)
+    more = len(report.actions) - len(plotted)
+    sampled = [
+        f"{quadrant} {shown.get(quadrant, 0)} of {n}"
+        for quadrant, n in sorted(edish_counts.items())
+        if shown.get(quadrant, 0) < n
+    ]
+    sample_note = f" (plotted: {', '.join(sampled)}, a stable sample by patient_key)" if sampled else ""
     report.html = (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>hepwatch {day}</title>"
         f"<style>{STYLE}</style></head><body>"
@@ -257,7 +461,7 @@ def build_daily_report(
         f'<div class="cards">{cards}</div>'
         f"<h2>Trend</h2>{report.trend_svg}"
         f"<h2>eDISH</h2>{report.edish_svg}"
-        f"<p>Quadrants: {', '.join(f'{k} {v}' for k, v in sorted(edish_counts.items()))}</p>"
+        f"<p>Quadrants: {', '.join(f'{k} {v}' for k, v in sorted(edish_counts.items()))}{sample_note}</p>"
         f'<h2>Patients needing action today (<span data-metric="action_patients">{len(report.actions)}</span>)</h2>'
         + (
             f"<table><tr><th>patient</th><th>why</th></tr>{action_rows}</table>"
@@ -266,7 +470,7 @@ def build_daily_report(
         )
         + (f"<h2>Trajectories</h2>{charts}" if charts else "")
         + (f"<p>{more} more patients need action; see the table above.</p>" if more > 0 else "")
-        + _status(conn, checks or [])
+        + status
         + "</body></html>"
     )
     return report

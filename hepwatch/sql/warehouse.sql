@@ -81,9 +81,11 @@ CREATE TABLE IF NOT EXISTS landing.lab_obx (
     value_problem VARCHAR
 );
 
-CREATE OR REPLACE VIEW landing.lab_observations AS
+-- landing.lab_observations_ids: the same with the internal ids that joins use (key_hi, key_lo, description_id).
+CREATE OR REPLACE VIEW landing.lab_observations_ids AS
 SELECT
-    o.arrival_seq, o.obx_index, printf('%016x%016x', o.key_hi, o.key_lo) AS observation_key, m.sending_facility, m.control_id, m.message_time,
+    o.arrival_seq, o.obx_index, printf('%016x%016x', o.key_hi, o.key_lo) AS observation_key, o.key_hi, o.key_lo,
+    o.description_id, m.sending_facility, m.control_id, m.message_time,
     o.patient_key, r.placer_order, r.filler_order, o.collected_at, o.collected_date, r.report_time,
     r.order_status, o.value_type, d.code, d.code_text, d.code_system, d.alt_code, d.alt_text, d.alt_system,
     d.sub_id, o.value_text, o.value_repeats, o.value, o.comparator, o.value_problem, d.unit,
@@ -92,6 +94,9 @@ FROM landing.lab_obx AS o
 JOIN landing.lab_messages AS m USING (arrival_seq)
 JOIN landing.lab_orders AS r USING (order_id)
 JOIN landing.lab_descriptions AS d USING (description_id);
+
+CREATE OR REPLACE VIEW landing.lab_observations AS
+SELECT * EXCLUDE (key_hi, key_lo, description_id) FROM landing.lab_observations_ids;
 
 CREATE TABLE IF NOT EXISTS landing.dosing_rows (
     file VARCHAR NOT NULL,
@@ -122,4 +127,18 @@ CREATE TABLE IF NOT EXISTS landing.dosing_quarantine (
     reason VARCHAR NOT NULL,
     detail VARCHAR,
     PRIMARY KEY (file, sha256, line)
+);
+
+-- Clinical days whose staged tables and marts are out of date (issue 7): marked when landed data changes
+-- them (hepwatch.pending), cleared when a build run has rebuilt them, so a run does the work of the change,
+-- not of the history. A day d marks the marts of d to d + 30 (the look-back windows).
+CREATE TABLE IF NOT EXISTS landing.pending_days (
+    day DATE PRIMARY KEY,
+    marked_at TIMESTAMP NOT NULL
+);
+-- What has been accounted for in pending_days: the last lab arrival_seq and dosing ingest_seq, and the
+-- fingerprint of the reference data and SQL the marts were built with.
+CREATE TABLE IF NOT EXISTS landing.pending_marks (
+    name VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
 );

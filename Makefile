@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev docs fuzz bench bench-identity generate-sample clean
+.PHONY: install demo test lint dev docs fuzz bench bench-identity bench-e2e generate-sample clean
 
 install: $(STAMP)
 
@@ -42,6 +42,10 @@ bench: $(STAMP)  ## ingestion benchmark (issue 5): 1M generated ORU messages; wr
 
 bench-identity: $(STAMP)  ## the fast reader against the reader on the whole 1M-message bench feed
 	$(BIN)/python bench/run_bench.py --messages $${BENCH_MESSAGES:-1000000} --identity
+
+bench-e2e: $(STAMP)  ## a year of feeds (100k patients) through hepwatch run: full, no change, one new day; 10% to 100%
+	$(BIN)/python bench/run_e2e.py --patients $${BENCH_PATIENTS:-100000} --fractions $${BENCH_FRACTIONS:-0.1,0.25,0.5,1} \
+		--instance $${BENCH_INSTANCE:-ephemeral}
 
 docs: demo  ## regenerate the README's data dictionary and example query outputs from warehouse/
 	$(BIN)/python -m pipelines.docs warehouse

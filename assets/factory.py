@@ -11,9 +11,9 @@ import dagster as dg
 import duckdb
 import pandera.polars as pa
 
-from assets.checks import column_schema, schema_valid, schema_valid_spec
+from assets.checks import column_schema, schema_valid, schema_valid_spec, schema_valid_window
 from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, daily_partitions, single_run, window
-from assets.tables import read_table, read_window, replace_table, replace_window, sql
+from assets.tables import read_table, replace_table, replace_window, sql
 from pipelines.resources import Feeds, Monitoring, Warehouse
 
 # A check computed with the rows of the run's window: (connection, feeds, monitoring, start, end) -> result.
@@ -60,16 +60,16 @@ def sql_table_asset(
             if date_column is not None:
                 start, end = window(context)
                 rows = replace_window(conn, table, query, date_column, start, end, **params())
-                frame = read_window(conn, table, date_column, start, end)
                 context.log.info(f"{table}: {rows} rows for {start} to {end} (exclusive)")
+                valid = schema_valid_window(model, conn, table, date_column, start, end)
                 extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
             else:
                 rows = replace_table(conn, table, query, **params())
-                frame = read_table(conn, table)
                 context.log.info(f"{table}: {rows} rows")
+                valid = schema_valid(model, read_table(conn, table))
         return dg.MaterializeResult(
             metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(model)},
-            check_results=[schema_valid(model, frame), *extra],
+            check_results=[valid, *extra],
         )
 
     return _build

@@ -3,10 +3,18 @@
 The marts are copied into a new file (only the columns their Pandera models publish, sorted, with a COMMENT
 on every table and column), then renamed over the old one. An analyst holding the old file open keeps
 reading it undisturbed and never blocks the run or sees half of it (contract section 4).
+
+Incrementally (issue 7): when the previous file was published by the same table definitions, the new file
+starts as a copy of it, and of the daily-partitioned marts only the days rebuilt since (landing.window_builds)
+are replaced; the other marts are copied whole. Publishing a one-day change to a year of marts then costs a
+file copy and that day's rows, not the year's.
 """
 
+import hashlib
 import os
+import shutil
 import uuid
+from datetime import datetime
 
 import dagster as dg
 import pandera.polars as pa
@@ -36,17 +44,54 @@ from schemas.marts import (
     Quarantine,
 )
 
-PUBLISHED: dict[str, tuple[type[pa.DataFrameModel], str]] = {
-    "abnormal_enzyme_cases_daily": (AbnormalEnzymeCasesDaily, "case_date, patient_key"),
-    "daily_summary": (DailySummary, "summary_date"),
-    "edish": (Edish, "patient_key"),
-    "monitoring_gaps": (MonitoringGaps, "patient_key"),
-    "liver_injury_episodes": (LiverInjuryEpisodes, "patient_key, episode_no"),
-    "lab_results": (LabResults, "collected_at, patient_key, analyte, value"),
-    "dosing_daily": (DosingDaily, "dose_date, patient_key, substance"),
-    "feed_files": (FeedFiles, "file"),
-    "quarantine": (Quarantine, "kind, file, line, control_id, record_id, analyte, reason"),
+# table: (model, sort order, date column of a daily-partitioned mart)
+PUBLISHED: dict[str, tuple[type[pa.DataFrameModel], str, str | None]] = {
+    "abnormal_enzyme_cases_daily": (AbnormalEnzymeCasesDaily, "case_date, patient_key", "case_date"),
+    "daily_summary": (DailySummary, "summary_date", "summary_date"),
+    "edish": (Edish, "patient_key", None),
+    "monitoring_gaps": (MonitoringGaps, "patient_key", None),
+    "liver_injury_episodes": (LiverInjuryEpisodes, "patient_key, episode_no", None),
+    "lab_results": (LabResults, "collected_at, patient_key, analyte, value", "collected_date"),
+    "dosing_daily": (DosingDaily, "dose_date, patient_key, substance", "dose_date"),
+    "feed_files": (FeedFiles, "file", None),
+    "quarantine": (Quarantine, "kind, file, line, control_id, record_id, analyte, reason", None),
 }
+
+
+def _signature() -> str:
+    """What the published tables look like: a file published under another signature is not reused."""
+    parts = [
+        (table, order, column, [(name, str(c.dtype), c.description) for name, c in model.to_schema().columns.items()],
+         model.__doc__)
+        for table, (model, order, column) in PUBLISHED.items()
+    ]  # fmt: skip
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _copy_table(conn, table: str) -> None:
+    model, order, _ = PUBLISHED[table]
+    columns = list(model.to_schema().columns)
+    conn.execute(
+        f"CREATE OR REPLACE TABLE publish.marts.{table} AS "
+        f"SELECT {', '.join(columns)} FROM marts.{table} ORDER BY {order}"
+    )
+    conn.execute(f"COMMENT ON TABLE publish.marts.{table} IS {_literal(model.__doc__ or '')}")
+    for name, column in model.to_schema().columns.items():
+        conn.execute(
+            f"COMMENT ON COLUMN publish.marts.{table}.{name} IS {_literal(column.description or '')}"
+        )
+
+
+def _copy_days(conn, table: str, start, end) -> None:
+    """Replace the rows of the days [start, end) of a daily-partitioned mart."""
+    model, order, column = PUBLISHED[table]
+    columns = ", ".join(model.to_schema().columns)
+    window = f"{column} >= $start AND {column} < $end"
+    conn.execute(f"DELETE FROM publish.marts.{table} WHERE {window}", {"start": start, "end": end})
+    conn.execute(
+        f"INSERT INTO publish.marts.{table} SELECT {columns} FROM marts.{table} WHERE {window} ORDER BY {order}",
+        {"start": start, "end": end},
+    )
 
 
 def _literal(text: str) -> str:
@@ -76,31 +121,55 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
     paths = warehouse.paths
     staging_file = paths.root / f".analytics-{uuid.uuid4().hex}.duckdb.tmp"
     counts: dict[str, int] = {}
+    signature = _signature()
     try:
         with warehouse.connect() as conn:
             # Holding the warehouse connection, no other publish runs: temp files left by a killed one can go.
             for leftover in paths.root.glob(".analytics-*.duckdb.tmp*"):
                 leftover.unlink(missing_ok=True)
+            started = datetime.now()
+            marks = dict(conn.execute("SELECT name, value FROM landing.pending_marks").fetchall())
+            incremental = (
+                paths.analytics.exists()
+                and marks.get("published_signature") == signature
+                and "published_at" in marks
+            )
+            windows: dict[str, tuple] = {}
+            if incremental:
+                windows = {
+                    table.removeprefix("marts."): (start, end)
+                    for table, start, end in conn.execute(
+                        "SELECT table_name, min(window_start), max(window_end) FROM landing.window_builds "
+                        "WHERE built_at > CAST($at AS TIMESTAMP) GROUP BY ALL",
+                        {"at": marks["published_at"]},
+                    ).fetchall()
+                }
+                shutil.copyfile(paths.analytics, staging_file)
             conn.execute(f"ATTACH '{staging_file}' AS publish")
-            conn.execute("CREATE SCHEMA publish.marts")
-            for table, (model, order) in PUBLISHED.items():
-                columns = list(model.to_schema().columns)
-                conn.execute(
-                    f"CREATE TABLE publish.marts.{table} AS "
-                    f"SELECT {', '.join(columns)} FROM marts.{table} ORDER BY {order}"
-                )
-                conn.execute(f"COMMENT ON TABLE publish.marts.{table} IS {_literal(model.__doc__ or '')}")
-                for name, column in model.to_schema().columns.items():
-                    conn.execute(
-                        f"COMMENT ON COLUMN publish.marts.{table}.{name} IS {_literal(column.description or '')}"
-                    )
+            if not incremental:
+                conn.execute("CREATE SCHEMA publish.marts")
+            for table, (_, _, column) in PUBLISHED.items():
+                if incremental and column is not None:
+                    if table in windows:
+                        _copy_days(conn, table, *windows[table])
+                else:
+                    _copy_table(conn, table)
                 counts[table] = conn.execute(f"SELECT count(*) FROM publish.marts.{table}").fetchall()[0][0]
             conn.execute("DETACH publish")
-        os.replace(staging_file, paths.analytics)
+            os.replace(staging_file, paths.analytics)
+            conn.execute("BEGIN")
+            conn.execute(
+                "INSERT OR REPLACE INTO landing.pending_marks VALUES ('published_signature', ?), "
+                "('published_at', ?)",
+                [signature, started.isoformat()],
+            )
+            conn.execute("DELETE FROM landing.window_builds WHERE built_at <= ?", [started])
+            conn.execute("COMMIT")
     finally:
         staging_file.unlink(missing_ok=True)
         staging_file.with_name(staging_file.name + ".wal").unlink(missing_ok=True)
-    context.log.info(f"published {paths.analytics}: {counts}")
+    mode = f"incrementally (days rebuilt: {windows})" if incremental else "in full"
+    context.log.info(f"published {paths.analytics} {mode}: {counts}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(paths.analytics)),
@@ -110,9 +179,10 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
                     dg.TableColumn(
                         f"marts.{table}", type="TABLE", description=" ".join((model.__doc__ or "").split())
                     )
-                    for table, (model, _) in PUBLISHED.items()
+                    for table, (model, _, _) in PUBLISHED.items()
                 ]
             ),
             **{f"rows/{table}": n for table, n in counts.items()},
+            "incremental": incremental,
         }
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 
 import dagster as dg
@@ -30,7 +30,8 @@ def replace_window(
     end: date,
     **params: object,
 ) -> int:
-    """Delete the table's rows dated in [start, end) and insert the query's rows for it, in one transaction.
+    """Delete the table's rows dated in [start, end) and insert the query's rows for it, in one transaction,
+    recorded in landing.window_builds (what publishing copies).
 
     Re-running a partition replaces its rows; it never appends them twice. Returns the rows written.
     """
@@ -41,6 +42,9 @@ def replace_window(
         conn.execute(f"DELETE FROM {table} WHERE {date_column} >= $start AND {date_column} < $end",
                      {"start": start, "end": end})  # fmt: skip
         conn.execute(f"INSERT INTO {table} BY NAME {query}", bound)
+        conn.execute(
+            "INSERT INTO landing.window_builds VALUES (?, ?, ?, ?)", [table, start, end, datetime.now()]
+        )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -21,22 +21,17 @@ time goes. Figures go to bench/results.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
@@ -44,6 +39,7 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(PROJECT))
 
 from generate_feed import DEFAULT_SEED, generate  # noqa: E402
+from measure import run_measured  # noqa: E402
 
 BLOCK = 16 << 20
 
@@ -166,35 +162,12 @@ def measure(name: str, feeds: Path, args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, option)
         if value is not None:
             command += [f"--{option.replace('_', '-')}", str(value)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT)
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        try:
-            root = psutil.Process(process.pid)
-        except psutil.Error:
-            return
-        while not done.is_set():
-            try:
-                total = root.memory_info().rss
-                for child in root.children(recursive=True):
-                    with contextlib.suppress(psutil.Error):
-                        total += child.memory_info().rss
-                peak[0] = max(peak[0], total)
-            except psutil.Error:
-                break
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = process.communicate()
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"bench: {name} failed (exit {process.returncode})")
+    measured = run_measured(command, PROJECT)
+    if measured.returncode != 0:
+        raise SystemExit(f"bench: {name} failed (exit {measured.returncode}): {measured.stderr[-2000:]}")
+    out = measured.stdout
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_rss_mb"] = round(peak[0] / 1e6, 1)
+    result["peak_rss_mb"] = round(measured.peak_rss_bytes / 1e6, 1)
     # ru_maxrss of children is cumulative (the largest any waited-for descendant reached so far)
     result["max_single_rss_mb_so_far"] = round(
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e3, 1

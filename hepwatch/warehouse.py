@@ -22,6 +22,8 @@ import duckdb
 import polars as pl
 
 PSEUDONYM_KEY_ENV = "HEPWATCH_PSEUDONYM_KEY"
+MEMORY_LIMIT_ENV = "HEPWATCH_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ def prepare(conn: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> None:
     finally:
         os.umask(old_umask)
     restrict_permissions(paths)
+    # DuckDB would cache up to 80 % of the machine's memory; a bound keeps a year's build lean (it spills to
+    # disk beyond it). HEPWATCH_DUCKDB_MEMORY_LIMIT sets it (DuckDB syntax: '2GB', '500MB').
+    conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT}'")
     if _table_type(conn, "landing", "lab_observations") == "BASE TABLE":
         _normalise_observations(conn)
     conn.execute(read_sql("warehouse.sql"))

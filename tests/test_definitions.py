@@ -1,5 +1,7 @@
 """The code location loads, and its asset graph and checks are what the contract and the UI promise."""
 
+from datetime import date
+
 import dagster as dg
 import polars as pl
 
@@ -153,3 +155,62 @@ def test_materialize_reports_row_count_and_column_schema_on_every_asset(tmp_path
         if e.asset_key.path[-1] == "lab_results"
     }
     assert partitions == {f"2026-06-0{d}" for d in range(1, 6)}
+
+
+def test_schema_valid_window_validates_in_chunks_of_whole_days(tmp_path):
+    import duckdb
+
+    from assets.checks import schema_valid_window
+    from schemas.marts import DosingDaily
+
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn.execute(
+        "CREATE TABLE d (patient_key VARCHAR, dose_date DATE, substance VARCHAR, doses INTEGER, total_mg DOUBLE)"
+    )
+    key = "pk_" + "a" * 20
+    conn.execute(
+        "INSERT INTO d SELECT ?, DATE '2026-06-01' + CAST(i AS INTEGER), 'kratom', 1, 3000 FROM range(10) t(i)",
+        [key],
+    )
+    start, end = date(2026, 6, 1), date(2026, 6, 11)
+    whole = schema_valid_window(DosingDaily, conn, "d", "dose_date", start, end)
+    chunked = schema_valid_window(DosingDaily, conn, "d", "dose_date", start, end, chunk_rows=3)
+    assert whole.passed and chunked.passed
+    assert whole.metadata["rows_checked"].value == chunked.metadata["rows_checked"].value == 10
+    # a bad value on the 9th day is found in its chunk
+    conn.execute("UPDATE d SET substance = 'tea' WHERE dose_date = DATE '2026-06-09'")
+    bad = schema_valid_window(DosingDaily, conn, "d", "dose_date", start, end, chunk_rows=3)
+    assert not bad.passed and "substance" in bad.metadata["failures_by_rule"].value
+    conn.execute("UPDATE d SET substance = 'kratom'")
+    # (patient_key, dose_date, substance) is unique per the model: a copy of day 1's row on day 1 again is
+    # caught within its chunk
+    conn.execute("INSERT INTO d SELECT * FROM d WHERE dose_date = DATE '2026-06-01'")
+    again = schema_valid_window(DosingDaily, conn, "d", "dose_date", start, end, chunk_rows=3)
+    assert not again.passed
+    conn.close()
+
+
+def test_schema_valid_window_checks_a_models_unique_columns_across_chunks(tmp_path):
+    import duckdb
+    import pandera.polars as pa
+
+    from assets.checks import schema_valid_window
+
+    class Keyed(pa.DataFrameModel):
+        key: str = pa.Field(unique=True)
+        day: pl.Date
+
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn.execute(
+        "CREATE TABLE k AS SELECT 'k' || i AS key, DATE '2026-06-01' + CAST(i AS INTEGER) AS day FROM range(6) t(i)"
+    )
+    start, end = date(2026, 6, 1), date(2026, 6, 7)
+    assert schema_valid_window(Keyed, conn, "k", "day", start, end, chunk_rows=2).passed
+    conn.execute(
+        "INSERT INTO k VALUES ('k0', DATE '2026-06-06')"
+    )  # day 1's key again on day 6: another chunk
+    found = schema_valid_window(Keyed, conn, "k", "day", start, end, chunk_rows=2)
+    assert not found.passed
+    assert "unique across the window" in found.metadata["failures_by_rule"].value
+    assert "k0" in found.metadata["first_failing_cases"].value
+    conn.close()

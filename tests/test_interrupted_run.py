@@ -95,9 +95,9 @@ elif point == "strict":
     class StricterLabResults(LabResults):
         value: float = pa.Field(ge=0, le=50)
 
-    real = assets.factory.schema_valid
-    assets.factory.schema_valid = lambda model, frame: real(
-        StricterLabResults if model is LabResults else model, frame
+    real = assets.factory.schema_valid_window  # marts/lab_results is daily-partitioned
+    assets.factory.schema_valid_window = lambda model, *args: real(
+        StricterLabResults if model is LabResults else model, *args
     )
 
 from pipelines.cli import main
@@ -292,12 +292,12 @@ class StricterLabResults(LabResults):
 def test_a_blocking_check_failure_on_a_mart_names_the_check_and_the_asset(copy, monkeypatch):
     # The same path on marts/lab_results, with a stricter model substituted for its schema_valid check.
     feeds, warehouse, before, before_hash = copy
-    real = assets.factory.schema_valid
+    real = assets.factory.schema_valid_window  # marts/lab_results is daily-partitioned
 
-    def stricter(model, frame):
-        return real(StricterLabResults if model is LabResults else model, frame)
+    def stricter(model, *args):
+        return real(StricterLabResults if model is LabResults else model, *args)
 
-    monkeypatch.setattr(assets.factory, "schema_valid", stricter)
+    monkeypatch.setattr(assets.factory, "schema_valid_window", stricter)
     for name in ("HEPWATCH_FEEDS_DIR", "HEPWATCH_WAREHOUSE_DIR"):
         monkeypatch.setenv(name, "")  # run() sets them; restored after the test
     with pytest.raises(RunFailed) as failure:

@@ -21,29 +21,32 @@ WITH touched AS (
 messages AS (
     SELECT DISTINCT arrival_seq FROM landing.lab_obx SEMI JOIN touched USING (key_hi, key_lo)
 ),
+-- The copy and version rules below work on narrow rows (ids, times and 64-bit hashes), and only the winners
+-- are joined back to their full rows: window functions over 6 million wide rows were most of this table's
+-- cost (issue 7). A hash stands for the observation's identity within its message (what
+-- ingest.labs.observation_keys hashes, without the repeat number) and for a copy's content; a collision
+-- between two different identities in one message is a 1 in 2^64 event.
 in_messages AS (
     SELECT
-        o.*,
-        -- the observation's identity within its message (ingest.labs.observation_keys without the repeat no.)
+        arrival_seq, obx_index, key_hi, key_lo, message_time, result_status,
         count(*) OVER copies AS copies,
-        row_number() OVER (copies ORDER BY o.obx_index) AS copy_no,
-        min(o.content) OVER copies IS NOT DISTINCT FROM max(o.content) OVER copies AS copies_agree
+        row_number() OVER (copies ORDER BY obx_index) AS copy_no,
+        min(content) OVER copies = max(content) OVER copies AS copies_agree
     FROM (
         SELECT
-            *,
-            concat_ws(
+            arrival_seq, obx_index, key_hi, key_lo, message_time, result_status,
+            hash(
+                placer_order, filler_order, code_system, code, alt_system, alt_code,
+                CASE WHEN coalesce(code, '') = '' AND coalesce(alt_code, '') = '' THEN code_text END, sub_id
+            ) AS identity,
+            hash(concat_ws(
                 chr(31), value_type, value_text, unit, reference_range, abnormal_flags, result_status,
                 CAST(collected_at AS VARCHAR)
-            ) AS content
+            )) AS content
         FROM staging.mapped_observations
         WHERE arrival_seq IN (SELECT arrival_seq FROM messages) AND (analyte IS NOT NULL OR liver_looking)
-    ) AS o
-    WINDOW copies AS (
-        PARTITION BY
-            o.arrival_seq, o.placer_order, o.filler_order, o.code_system, o.code, o.alt_system, o.alt_code,
-            CASE WHEN coalesce(o.code, '') = '' AND coalesce(o.alt_code, '') = '' THEN o.code_text END,
-            o.sub_id
     )
+    WINDOW copies AS (PARTITION BY arrival_seq, identity)
 ),
 versions AS (
     SELECT
@@ -58,12 +61,16 @@ versions AS (
     WHERE o.copy_no = 1 OR NOT o.copies_agree  -- an agreeing copy is the observation once more
 ),
 current_version AS (
-    SELECT *
-    FROM versions
-    WHERE status_class <> 'waiting'
-    QUALIFY row_number() OVER (
-        PARTITION BY key_hi, key_lo ORDER BY message_time DESC NULLS LAST, arrival_seq DESC
-    ) = 1
+    SELECT m.*, v.copies, v.copies_agree, v.status_class
+    FROM (
+        SELECT *
+        FROM versions
+        WHERE status_class <> 'waiting'
+        QUALIFY row_number() OVER (
+            PARTITION BY key_hi, key_lo ORDER BY message_time DESC NULLS LAST, arrival_seq DESC
+        ) = 1
+    ) AS v
+    JOIN staging.mapped_observations AS m USING (arrival_seq, obx_index)
 ),
 converted AS (
     SELECT

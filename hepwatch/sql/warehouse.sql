@@ -142,3 +142,12 @@ CREATE TABLE IF NOT EXISTS landing.pending_marks (
     name VARCHAR PRIMARY KEY,
     value VARCHAR NOT NULL
 );
+
+-- Windows of days written into partitioned tables (assets.tables.replace_window), so that publishing copies
+-- only the days rebuilt since the last publish, however many runs (or failed ones) came between.
+CREATE TABLE IF NOT EXISTS landing.window_builds (
+    table_name VARCHAR NOT NULL,
+    window_start DATE NOT NULL,
+    window_end DATE NOT NULL,        -- exclusive
+    built_at TIMESTAMP NOT NULL
+);

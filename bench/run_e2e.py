@@ -1,0 +1,196 @@
+"""`make bench-e2e` (issue 7): a year of a regional lab's feeds through `hepwatch run`, end to end.
+
+    .venv/bin/python bench/run_e2e.py [--patients 100000] [--fractions 0.1,0.25,0.5,1]
+
+The feeds (bench/generate_year.py, fixed seed, cached under bench/data/): 100,000 patients, one lab file per
+lab per day and one dosing file per day; about 1,000,000 ORU^R01 messages and 3,000,000 dosing rows a year.
+For each fraction f of the year (the first 365 f days, every patient), three runs of the `hepwatch` command,
+each in its own process (with an in-memory Dagster instance, as `hepwatch run` without DAGSTER_HOME; or
+`--instance persistent`, a SQLite instance in a DAGSTER_HOME of each fraction's own):
+
+- full: `hepwatch run` into an empty warehouse;
+- no change: the same command again, nothing new in the feeds;
+- one new day: the files of the next day (about 2,800 messages and 8,300 dosing rows) added, run again.
+
+Each prints wall time and peak RSS (summed over the process and its reader processes, sampled every 20 ms)
+and how many days it built. The figures go to bench/results.json under "e2e", with how each grows from the
+smallest fraction to the whole year.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from generate_year import DEFAULT_SEED, DEFAULT_START, day_files, generate  # noqa: E402
+from measure import run_measured  # noqa: E402
+
+HEPWATCH = Path(sys.executable).parent / "hepwatch"
+TARGETS = {"full": 180.0, "no_change": 10.0, "one_day": 15.0}  # seconds (issue 7)
+RSS_TARGET_MB = 4000.0
+
+
+def _link_day(source: Path, feeds: Path, day) -> int:
+    files = day_files(source, day)
+    for relative in files:
+        target = feeds / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source / relative, target)  # same inode: same bytes and modification time
+    return len(files)
+
+
+def _run(feeds: Path, warehouse: Path, home: Path | None, label: str) -> dict[str, Any]:
+    env = {**os.environ, "HEPWATCH_PSEUDONYM_KEY": "bench-e2e-public-key"}
+    env.pop("DAGSTER_HOME", None)
+    if home is not None:
+        env["DAGSTER_HOME"] = str(home)
+    measured = run_measured(
+        [str(HEPWATCH), "run", "--feeds", str(feeds), "--warehouse", str(warehouse)], PROJECT, env
+    )
+    if measured.returncode != 0:
+        raise SystemExit(
+            f"bench-e2e: {label} failed (exit {measured.returncode}):\n{measured.stderr[-3000:]}"
+        )
+    summary = next((line for line in measured.stdout.splitlines() if line.startswith("hepwatch: ")), "")
+    built = summary.split("), ")[1].split(" of them")[0] if "), " in summary else "?"
+    return {
+        "seconds": round(measured.seconds, 1),
+        "peak_rss_mb": round(measured.peak_rss_bytes / 1e6, 1),
+        "days_built": int(built) if built.isdigit() else None,
+        "summary": summary,
+    }
+
+
+def _figures(warehouse: Path) -> dict[str, int]:
+    import duckdb
+
+    with duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT (SELECT count(*) FROM marts.lab_results), (SELECT sum(messages) FROM marts.feed_files "
+            "WHERE kind = 'labs'), (SELECT sum(messages) FROM marts.feed_files WHERE kind = 'dosing'), "
+            "(SELECT count(*) FROM marts.abnormal_enzyme_cases_daily)"
+        ).fetchall()[0]
+    return dict(zip(["lab_results", "lab_messages", "dosing_rows", "case_days"], rows, strict=True))
+
+
+def bench_fraction(source: Path, days: int, scratch: Path, persistent: bool) -> dict[str, Any]:
+    feeds, warehouse = scratch / "feeds", scratch / "warehouse"
+    home = scratch / "dagster_home" if persistent else None
+    if home is not None:
+        home.mkdir(parents=True)
+    files = sum(_link_day(source, feeds, DEFAULT_START + timedelta(days=n)) for n in range(days))
+    result: dict[str, Any] = {"days": days, "files": files}
+    print(f"  {days} days ({files} files): full run ...", flush=True)
+    result["full"] = _run(feeds, warehouse, home, "full run")
+    result["data"] = _figures(warehouse)
+    print(
+        f"    {result['full']['seconds']} s, {result['full']['peak_rss_mb']} MB; no-change re-run ...",
+        flush=True,
+    )
+    result["no_change"] = _run(feeds, warehouse, home, "no-change re-run")
+    new_day = DEFAULT_START + timedelta(days=days)
+    added = _link_day(source, feeds, new_day)
+    print(f"    {result['no_change']['seconds']} s; one new day ({new_day}, {added} files) ...", flush=True)
+    result["one_day"] = _run(feeds, warehouse, home, "one-day increment")
+    print(f"    {result['one_day']['seconds']} s", flush=True)
+    result["warehouse_mb"] = round(
+        sum(p.stat().st_size for p in warehouse.rglob("*") if p.is_file()) / 1e6, 1
+    )
+    return result
+
+
+def growth(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's growth from the smallest fraction to the largest, against the growth of the data."""
+    small, large = results[0], results[-1]
+    data = large["days"] / small["days"]
+    out: dict[str, Any] = {"data_x": round(data, 2)}
+    for run in ("full", "no_change", "one_day"):
+        for figure in ("seconds", "peak_rss_mb"):
+            factor = large[run][figure] / small[run][figure] if small[run][figure] else None
+            out[f"{run}_{figure}_x"] = round(factor, 2) if factor else None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--fractions", default="0.1,0.25,0.5,1")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results.json")
+    parser.add_argument(
+        "--instance",
+        choices=("ephemeral", "persistent"),
+        default="ephemeral",
+        help="Dagster instance of the runs: in memory (hepwatch run without DAGSTER_HOME), or a SQLite one in a "
+        "DAGSTER_HOME of each share's own (every planned and recorded partition event written to disk)",
+    )
+    args = parser.parse_args(argv)
+    source = generate(args.seed, args.patients, args.days, DEFAULT_START)
+    fractions = sorted(float(f) for f in args.fractions.split(","))
+    results = []
+    for fraction in fractions:
+        days = max(1, round(args.days * fraction))
+        print(f"bench-e2e: {fraction:.0%} of the year", flush=True)
+        with tempfile.TemporaryDirectory(prefix="hepwatch-e2e-", dir=BENCH_DIR / "data") as scratch:
+            results.append(
+                {
+                    "fraction": fraction,
+                    **bench_fraction(source, days, Path(scratch), args.instance == "persistent"),
+                }
+            )
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "feeds": {"patients": args.patients, "days": args.days, "seed": args.seed, "source": str(source)},
+        "instance": args.instance,
+        "targets": {**{f"{k}_seconds": v for k, v in TARGETS.items()}, "full_peak_rss_mb": RSS_TARGET_MB},
+        "runs": results,
+        "growth": growth(results) if len(results) > 1 else {},
+    }
+    print()
+    print(f"{'share':>6} {'days':>5} {'lab msgs':>9} {'dosing':>9} | {'full s':>7} {'MB':>6} | "
+          f"{'no-change s':>11} {'MB':>6} | {'+1 day s':>8} {'MB':>6} {'built':>5}")  # fmt: skip
+    for r in results:
+        print(
+            f"{r['fraction']:>6.0%} {r['days']:>5} {r['data']['lab_messages']:>9} {r['data']['dosing_rows']:>9} | "
+            f"{r['full']['seconds']:>7} {r['full']['peak_rss_mb']:>6.0f} | {r['no_change']['seconds']:>11} "
+            f"{r['no_change']['peak_rss_mb']:>6.0f} | {r['one_day']['seconds']:>8} {r['one_day']['peak_rss_mb']:>6.0f} "
+            f"{r['one_day']['days_built']:>5}"
+        )
+    if report["growth"]:
+        print("growth from the smallest share to the whole:", json.dumps(report["growth"]))
+    whole = results[-1]
+    misses = [
+        f"{run} {whole[run]['seconds']} s > {limit} s"
+        for run, limit in TARGETS.items()
+        if whole[run]["seconds"] > limit
+    ]
+    if whole["full"]["peak_rss_mb"] > RSS_TARGET_MB:
+        misses.append(f"full run peak RSS {whole['full']['peak_rss_mb']} MB > {RSS_TARGET_MB} MB")
+    print("targets: " + ("all met" if not misses else "missed: " + "; ".join(misses)))
+    existing = json.loads(args.out.read_text()) if args.out.exists() else {}
+    existing["e2e"] = report
+    args.out.write_text(json.dumps(existing, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,3 +33,20 @@ def window(context: dg.AssetExecutionContext) -> tuple[date, date]:
 
 def last_day() -> date:
     return date.today() + timedelta(days=1)
+
+
+def run_days(context: dg.AssetCheckExecutionContext) -> tuple[date, date] | None:
+    """The [start, end) dates of the daily partitions a check's run builds, from the run's tags; None when it
+    names none, or when the check is called directly (it then looks at every day)."""
+    try:
+        tags = context.run.tags
+    except dg.DagsterError:  # invoked directly: no run
+        return None
+    first = tags.get("dagster/asset_partition_range_start")
+    if first:
+        last = tags.get("dagster/asset_partition_range_end", first)
+        return date.fromisoformat(first), date.fromisoformat(last) + timedelta(days=1)
+    key = tags.get("dagster/partition")
+    if key:
+        return date.fromisoformat(key), date.fromisoformat(key) + timedelta(days=1)
+    return None

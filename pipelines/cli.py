@@ -209,7 +209,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         generate(args.out, args.patients, args.days, args.seed, args.start)
         return 0
     try:
-        figures = run(args.feeds, args.warehouse, args.verbose, args.full)
+        from hepwatch.warehouse import shared
+
+        # this process is the warehouse's writer for the whole command: it opens the database file once
+        with shared(args.warehouse):
+            figures = run(args.feeds, args.warehouse, args.verbose, args.full)
     except RunFailed as failure:
         print(f"hepwatch run failed: {failure}", file=sys.stderr)
         return 1

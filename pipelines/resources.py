@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from hepwatch.warehouse import WarehousePaths, prepare, restrict_permissions
+from hepwatch.warehouse import WarehousePaths, prepare, restrict_permissions, shared_cursor
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +50,13 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         paths = self.paths
+        cursor = shared_cursor(paths)  # `hepwatch run` opens the file once for all its steps
+        if cursor is not None:
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            return
         paths.root.mkdir(parents=True, exist_ok=True)
         with DuckDBResource(database=str(paths.internal)).get_connection() as conn:
             prepare(conn, paths)

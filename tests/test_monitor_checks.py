@@ -88,14 +88,14 @@ def test_unmapped_liver_codes_passes_when_every_code_maps(warehouse):
 
 
 def test_no_duplicate_results_and_summary_agreement(warehouse):
-    assert no_duplicate_results(warehouse=warehouse).passed
+    assert no_duplicate_results(dg.build_asset_check_context(), warehouse=warehouse).passed
     assert summary_matches_cases(warehouse=warehouse).passed
     with warehouse.connect() as conn:
         conn.execute("INSERT INTO marts.lab_results SELECT * FROM marts.lab_results WHERE analyte = 'TBIL'")
         conn.execute(
             "UPDATE marts.daily_summary SET new_cases = new_cases + 1 WHERE summary_date = '2026-06-03'"
         )
-    duplicates = no_duplicate_results(warehouse=warehouse)
+    duplicates = no_duplicate_results(dg.build_asset_check_context(), warehouse=warehouse)
     assert not duplicates.passed and duplicates.severity == dg.AssetCheckSeverity.ERROR
     assert duplicates.metadata["duplicated_results"].value == 1
     summary = summary_matches_cases(warehouse=warehouse)

@@ -79,8 +79,10 @@ hys_law AS (
     GROUP BY c.patient_key, c.day
 ),
 doses AS (
+    -- the doses of the window's case patients up to its end (a day's window looks at its patients only)
     SELECT patient_key, dose_date, substance, sum(dose_mg) AS mg
     FROM staging.dosing_records
+    WHERE dose_date < $end AND patient_key IN (SELECT patient_key FROM case_days WHERE day >= $start)
     GROUP BY ALL
 ),
 exposure AS (

@@ -44,7 +44,9 @@ in_messages AS (
                 CAST(collected_at AS VARCHAR)
             )) AS content
         FROM staging.mapped_observations
-        WHERE arrival_seq IN (SELECT arrival_seq FROM messages) AND (analyte IS NOT NULL OR liver_looking)
+        -- the range first: zone maps skip the row groups of other messages (most of history, for a day)
+        WHERE arrival_seq BETWEEN (SELECT min(arrival_seq) FROM messages) AND (SELECT max(arrival_seq) FROM messages)
+            AND arrival_seq IN (SELECT arrival_seq FROM messages) AND (analyte IS NOT NULL OR liver_looking)
     )
     WINDOW copies AS (PARTITION BY arrival_seq, identity)
 ),

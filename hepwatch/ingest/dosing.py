@@ -23,6 +23,7 @@ from hepwatch.ingest.feed_files import (
     discover,
     known_versions,
     next_value,
+    prefetched,
     read_version,
     version_row,
 )
@@ -141,8 +142,8 @@ def ingest_dosing_files(
     summary = DosingIngestSummary()
     batch = _Batch()
     reported = 0
-    for checked, feed_file in enumerate(files, start=1):
-        version = read_version(feed_file)
+    for checked, version in enumerate(prefetched(read_version, files), start=1):
+        feed_file = version.file
         if (feed_file.relative, version.sha256) not in known:
             rows, records, quarantined, unreadable = _read_version(version, pseudonymizer, ingest_seq, batch)
             ingest_seq += 1

@@ -5,10 +5,13 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import polars as pl
@@ -178,3 +181,20 @@ def version_row(
         sum(outcomes.values()), outcomes["accepted"], outcomes["duplicate"], outcomes["ignored"],
         outcomes["quarantined"], unreadable,
     )  # fmt: skip
+
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
+
+
+def prefetched(function: Callable[[_In], _Out], items: Iterable[_In], ahead: int = 8) -> Iterator[_Out]:
+    """function(item) for each item, in order, computed by two threads at most `ahead` items in advance:
+    reading and hashing (which release the GIL) overlap, and memory holds `ahead` results at most."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: deque[Future[_Out]] = deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

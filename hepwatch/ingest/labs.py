@@ -18,6 +18,7 @@ the size of files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -43,6 +44,7 @@ from hepwatch.ingest.feed_files import (
     file_stamp,
     known_versions,
     next_value,
+    prefetched,
     scan_file,
     version_row,
 )
@@ -533,7 +535,6 @@ class _Writer:
         self.phi = conn.cursor()  # the restricted store's writes, while the landing transaction is open
         self.pseudonymizer = pseudonymizer
         self.progress = progress
-        self.accepted_ids = AcceptedIds(conn)
         self.catalog = _Catalog(conn)
         self.ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
         self.arrival = next_value(conn, "arrival_seq", "landing.lab_messages")
@@ -541,6 +542,11 @@ class _Writer:
         self.landing = _Landing()
         self.state: _FileState | None = None  # the large file being landed piece by piece
         self.broken = False  # a piece of that file could not be read
+
+    @functools.cached_property
+    def accepted_ids(self) -> AcceptedIds:
+        """Read when the first file lands: a run with nothing new never loads a million ids."""
+        return AcceptedIds(self.conn)
 
     def _prepare(self, state: _FileState, columns: PieceColumns) -> None:
         _prepare_piece(
@@ -665,9 +671,8 @@ def ingest_lab_files(
         workers = worker_count() if fresh >= PARALLEL_FROM_BYTES else 0
 
     def scans() -> Iterator[ScannedFile]:
-        for feed_file in files:
-            scan = scan_file(feed_file, keep_up_to=piece_bytes)
-            if (feed_file.relative, scan.sha256) not in known:
+        for scan in prefetched(lambda feed_file: scan_file(feed_file, keep_up_to=piece_bytes), files):
+            if (scan.file.relative, scan.sha256) not in known:
                 yield scan
 
     writer = _Writer(conn, pseudonymizer, progress)

@@ -52,12 +52,20 @@ def _rows(conn: duckdb.DuckDBPyConnection, sql: str, **params: object) -> list[t
 
 EDISH_SQL = """
 -- eDISH as of each day of [$start, $end): every patient's peak ALT and TBIL x ULN up to the day, as states
--- valid from one result day to the next, and the quadrant of each state (thresholds: contract section 4)
+-- valid from one result day to the next, and the quadrant of each state (thresholds: contract section 4).
+-- History before the window enters as one row per patient (its peaks so far), dated the day before it.
 WITH daily AS (
-    SELECT patient_key, collected_date AS d,
+    SELECT patient_key, CAST($start AS DATE) - 1 AS d,
         max(x_uln) FILTER (WHERE analyte = 'ALT') AS alt,
         max(x_uln) FILTER (WHERE analyte = 'TBIL') AS tbil
-    FROM marts.lab_results WHERE analyte IN ('ALT', 'TBIL') AND collected_date < $end
+    FROM marts.lab_results WHERE analyte IN ('ALT', 'TBIL') AND collected_date < $start
+    GROUP BY ALL
+    UNION ALL
+    SELECT patient_key, collected_date,
+        max(x_uln) FILTER (WHERE analyte = 'ALT'),
+        max(x_uln) FILTER (WHERE analyte = 'TBIL')
+    FROM marts.lab_results
+    WHERE analyte IN ('ALT', 'TBIL') AND collected_date >= $start AND collected_date < $end
     GROUP BY ALL
 ),
 cumulative AS (

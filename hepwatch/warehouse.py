@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -175,31 +175,36 @@ def shared(root: Path | str) -> Iterator[None]:
         restrict_permissions(paths)
 
 
-def shared_cursor(paths: WarehousePaths) -> duckdb.DuckDBPyConnection | None:
-    """A cursor of the shared database of this warehouse, when `shared` is open for it."""
-    conn = _SHARED.get(paths.internal.resolve())
-    return conn.cursor() if conn is not None else None
-
-
 @contextmanager
-def connect(root: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A prepared connection outside Dagster (CLI, tests, benchmarks)."""
-    paths = WarehousePaths(Path(root))
-    cursor = shared_cursor(paths)
-    if cursor is not None:
+def open_warehouse(
+    paths: WarehousePaths, opener: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of the shared database when `shared` is open for this warehouse; else a connection from
+    `opener`, prepared, with the restricted store detached and its permissions checked when done."""
+    shared_conn = _SHARED.get(paths.internal.resolve())
+    if shared_conn is not None:
+        cursor = shared_conn.cursor()
         try:
             yield cursor
         finally:
             cursor.close()
         return
     paths.root.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(paths.internal))
-    try:
+    with opener() as conn:
         prepare(conn, paths)
+        try:
+            yield conn
+        finally:
+            conn.execute("DETACH DATABASE IF EXISTS phi")
+            restrict_permissions(paths)
+
+
+@contextmanager
+def connect(root: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A prepared connection outside Dagster (CLI, tests, benchmarks)."""
+    paths = WarehousePaths(Path(root))
+    with open_warehouse(paths, lambda: closing(duckdb.connect(str(paths.internal)))) as conn:
         yield conn
-    finally:
-        conn.close()
-        restrict_permissions(paths)
 
 
 def insert_frame(

@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from hepwatch.warehouse import WarehousePaths, prepare, restrict_permissions, shared_cursor
+from hepwatch.warehouse import WarehousePaths, open_warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,22 +49,10 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A prepared connection (a cursor of the one open database during `hepwatch run`)."""
         paths = self.paths
-        cursor = shared_cursor(paths)  # `hepwatch run` opens the file once for all its steps
-        if cursor is not None:
-            try:
-                yield cursor
-            finally:
-                cursor.close()
-            return
-        paths.root.mkdir(parents=True, exist_ok=True)
-        with DuckDBResource(database=str(paths.internal)).get_connection() as conn:
-            prepare(conn, paths)
-            try:
-                yield conn
-            finally:
-                conn.execute("DETACH DATABASE IF EXISTS phi")
-                restrict_permissions(paths)
+        with open_warehouse(paths, DuckDBResource(database=str(paths.internal)).get_connection) as conn:
+            yield conn
 
 
 class Monitoring(dg.ConfigurableResource):

@@ -9,6 +9,7 @@ changed since the last run (hepwatch.pending; every day on the first run, or wit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -212,7 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hepwatch.warehouse import shared
 
         # this process is the warehouse's writer for the whole command: it opens the database file once
-        with shared(args.warehouse):
+        # (not before the feeds are known to exist: a mistyped --feeds creates no warehouse)
+        with shared(args.warehouse) if Path(args.feeds).is_dir() else contextlib.nullcontext():
             figures = run(args.feeds, args.warehouse, args.verbose, args.full)
     except RunFailed as failure:
         print(f"hepwatch run failed: {failure}", file=sys.stderr)

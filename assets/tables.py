@@ -59,15 +59,6 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, query: str, **par
     return int(fetch_value(conn, f"SELECT count(*) FROM {table}"))
 
 
-def read_window(
-    conn: duckdb.DuckDBPyConnection, table: str, date_column: str, start: date, end: date
-) -> pl.DataFrame:
-    return conn.sql(
-        f"SELECT * FROM {table} WHERE {date_column} >= $start AND {date_column} < $end",
-        params={"start": start, "end": end},
-    ).pl()
-
-
 def read_table(conn: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
     return conn.sql(f"SELECT * FROM {table}").pl()
 

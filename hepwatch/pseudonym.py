@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import polars as pl
-
 
 class Pseudonymizer:
     def __init__(self, key: bytes) -> None:
@@ -45,12 +43,3 @@ class Pseudonymizer:
         """(patient_key, id_authority, patient_id) keyed since the last call, for the restricted map."""
         new, self._new = self._new, []
         return new
-
-
-def new_patients(pseudonymizer: Pseudonymizer) -> pl.DataFrame:
-    """The pairs keyed since the last call, as rows for the restricted `patient_map`."""
-    return pl.DataFrame(
-        pseudonymizer.take_new(),
-        schema={"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8},
-        orient="row",
-    )

@@ -14,10 +14,32 @@ import duckdb
 import polars as pl
 
 from hepwatch.hl7.oru import FileRead, read_lab_bytes
-from hepwatch.ingest.feed_files import FileVersion, new_versions, next_value
+from hepwatch.ingest.feed_files import FileVersion, discover, known_versions, next_value, read_version
 from hepwatch.ingest.labs import observation_keys
-from hepwatch.pseudonym import Pseudonymizer, new_patients
+from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.warehouse import insert_frame, insert_observations
+
+
+# Two helpers the previous ingestion used that no production code needs any more, kept with the oracle.
+def new_versions(conn: duckdb.DuckDBPyConnection, feeds_dir: Path, kind: str) -> list[FileVersion]:
+    """File versions of a kind not ingested yet (same path and same content is never read twice)."""
+    known = known_versions(conn, kind)
+    versions = []
+    for feed_file in discover(feeds_dir, kind):
+        version = read_version(feed_file)
+        if (feed_file.relative, version.sha256) not in known:
+            versions.append(version)
+    return versions
+
+
+def new_patients(pseudonymizer: Pseudonymizer) -> pl.DataFrame:
+    """The pairs keyed since the last call, as rows for the restricted `patient_map`."""
+    return pl.DataFrame(
+        pseudonymizer.take_new(),
+        schema={"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8},
+        orient="row",
+    )
+
 
 _OBSERVATION_SCHEMA = pl.Schema(
     {

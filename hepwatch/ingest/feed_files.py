@@ -144,17 +144,6 @@ def known_versions(conn: duckdb.DuckDBPyConnection, kind: str) -> set[tuple[str,
     return set(rows)
 
 
-def new_versions(conn: duckdb.DuckDBPyConnection, feeds_dir: Path, kind: str) -> list[FileVersion]:
-    """File versions of a kind not ingested yet (same path and same content is never read twice)."""
-    known = known_versions(conn, kind)
-    versions = []
-    for feed_file in discover(feeds_dir, kind):
-        version = read_version(feed_file)
-        if (feed_file.relative, version.sha256) not in known:
-            versions.append(version)
-    return versions
-
-
 def next_value(conn: duckdb.DuckDBPyConnection, column: str, table: str) -> int:
     return int(fetch_value(conn, f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))
 

@@ -14,9 +14,10 @@ import hashlib
 import os
 import shutil
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import dagster as dg
+import duckdb
 import pandera.polars as pa
 
 from assets.marts import (
@@ -68,7 +69,7 @@ def _signature() -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _copy_table(conn, table: str) -> None:
+def _copy_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
     model, order, _ = PUBLISHED[table]
     columns = list(model.to_schema().columns)
     conn.execute(
@@ -82,7 +83,7 @@ def _copy_table(conn, table: str) -> None:
         )
 
 
-def _copy_days(conn, table: str, start, end) -> None:
+def _copy_days(conn: duckdb.DuckDBPyConnection, table: str, start: date, end: date) -> None:
     """Replace the rows of the days [start, end) of a daily-partitioned mart."""
     model, order, column = PUBLISHED[table]
     columns = ", ".join(model.to_schema().columns)

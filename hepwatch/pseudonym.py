@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import polars as pl
+
 
 class Pseudonymizer:
     def __init__(self, key: bytes) -> None:
@@ -43,3 +45,11 @@ class Pseudonymizer:
         """(patient_key, id_authority, patient_id) keyed since the last call, for the restricted map."""
         new, self._new = self._new, []
         return new
+
+
+PATIENT_MAP_SCHEMA = {"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8}
+
+
+def patient_map_rows(keyed: list[tuple[str, str, str]]) -> pl.DataFrame:
+    """(patient_key, id_authority, patient_id) rows from `take_new`, as a frame for the restricted map."""
+    return pl.DataFrame(keyed, schema=PATIENT_MAP_SCHEMA, orient="row")

@@ -16,7 +16,7 @@ import polars as pl
 from hepwatch.hl7.oru import FileRead, read_lab_bytes
 from hepwatch.ingest.feed_files import FileVersion, discover, known_versions, next_value, read_version
 from hepwatch.ingest.labs import observation_keys
-from hepwatch.pseudonym import Pseudonymizer
+from hepwatch.pseudonym import Pseudonymizer, patient_map_rows
 from hepwatch.warehouse import insert_frame, insert_observations
 
 
@@ -34,11 +34,7 @@ def new_versions(conn: duckdb.DuckDBPyConnection, feeds_dir: Path, kind: str) ->
 
 def new_patients(pseudonymizer: Pseudonymizer) -> pl.DataFrame:
     """The pairs keyed since the last call, as rows for the restricted `patient_map`."""
-    return pl.DataFrame(
-        pseudonymizer.take_new(),
-        schema={"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8},
-        orient="row",
-    )
+    return patient_map_rows(pseudonymizer.take_new())
 
 
 _OBSERVATION_SCHEMA = pl.Schema(

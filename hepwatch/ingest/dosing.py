@@ -27,12 +27,10 @@ from hepwatch.ingest.feed_files import (
     read_version,
     version_row,
 )
-from hepwatch.pseudonym import Pseudonymizer
+from hepwatch.pseudonym import Pseudonymizer, patient_map_rows
 from hepwatch.warehouse import insert_frame
 
 BATCH_BYTES = 16 << 20  # dosing files written in one transaction, up to this much CSV (a month of a clinic)
-
-_PATIENT_MAP = {"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8}
 
 
 @dataclass
@@ -103,7 +101,7 @@ def _read_version(
 def _write(conn: duckdb.DuckDBPyConnection, batch: _Batch, pseudonymizer: Pseudonymizer) -> None:
     """The restricted store first (its own transaction: keyed rows, re-done cleanly after a crash), then
     every file version of the batch in one landing transaction."""
-    patients = pl.DataFrame(pseudonymizer.take_new(), schema=_PATIENT_MAP, orient="row")
+    patients = patient_map_rows(pseudonymizer.take_new())
     conn.execute("BEGIN")
     try:
         if batch.payloads:

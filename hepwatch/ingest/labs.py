@@ -49,7 +49,7 @@ from hepwatch.ingest.feed_files import (
     version_row,
 )
 from hepwatch.ingest.lab_columns import LabColumnsReader, PieceColumns
-from hepwatch.pseudonym import Pseudonymizer
+from hepwatch.pseudonym import Pseudonymizer, patient_map_rows
 from hepwatch.warehouse import fetch_value
 
 PIECE_BYTES = (
@@ -349,7 +349,6 @@ class _FileState:
 
 
 _IDS = ["sending_facility", "control_id"]
-_PATIENT_MAP = {"patient_key": pl.Utf8, "id_authority": pl.Utf8, "patient_id": pl.Utf8}
 
 
 @dataclass
@@ -373,7 +372,7 @@ class _Landing:
             insert_frame(
                 phi,
                 "phi.patient_map",
-                pl.DataFrame(self.patients, schema=_PATIENT_MAP, orient="row"),
+                patient_map_rows(self.patients),
                 "OR IGNORE",
             )
             phi.execute("COMMIT")
@@ -383,7 +382,6 @@ class _Landing:
         if self.versions:
             versions = pl.DataFrame(self.versions, VERSION_SCHEMA, orient="row")
             insert_frame(conn, "landing.file_versions", versions)
-        self.__init__()  # type: ignore[misc]
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -548,6 +546,11 @@ class _Writer:
         """Read when the first file lands: a run with nothing new never loads a million ids."""
         return AcceptedIds(self.conn)
 
+    def _flush(self) -> None:
+        """Write what the landed pieces gathered, and start gathering afresh."""
+        self.landing.write(self.conn, self.phi)
+        self.landing = _Landing()
+
     def _prepare(self, state: _FileState, columns: PieceColumns) -> None:
         _prepare_piece(
             self.conn, state, columns, self.accepted_ids, self.pseudonymizer, self.catalog, self.landing
@@ -579,7 +582,7 @@ class _Writer:
             self.ingest_seq += 1
             self.arrival += state.blocks
             done.append(state)
-        self.landing.write(self.conn, self.phi)
+        self._flush()
         self.conn.execute("COMMIT")
         self.catalog.committed()
         for state in done:
@@ -597,7 +600,7 @@ class _Writer:
             self.broken = True
         elif not self.broken:
             self._prepare(state, columns)
-            self.landing.write(self.conn, self.phi)  # piece by piece: memory stays bounded by the piece
+            self._flush()  # piece by piece: memory stays bounded by the piece
         state.pieces -= 1
         state.landed += 1
         if state.pieces and state.landed % 10 == 0:  # a large file: progress every 10 pieces
@@ -619,7 +622,7 @@ class _Writer:
         self.landing.versions.append(
             version_row(scan.file, scan.sha256, self.ingest_seq, state.now, state.outcomes, None)
         )
-        self.landing.write(self.conn, self.phi)
+        self._flush()
         self.conn.execute("COMMIT")
         self.catalog.committed()
         self.ingest_seq += 1

@@ -140,6 +140,32 @@ def test_timestamps_read_directly_as_parse_timestamp_reads_them() -> None:
         assert _text(raw) == fx.text(raw), raw
 
 
+def test_timestamps_read_column_wise_as_parse_timestamp_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The column-wise reading (strptime for the usual 14 digits, the calendar rules for the rest) gives
+    what values.parse_timestamp gives: no leap second, no hour 24, no 30 February, no year 0."""
+    from hepwatch.hl7.encoding import Encoding
+    from hepwatch.hl7.oru import _Fields
+    from hepwatch.hl7.values import parse_timestamp
+
+    monkeypatch.setattr(lab_columns, "_SMALL", 0)
+    fx = _Fields(Encoding())
+    samples = [
+        None, "", "2025", "20250101", "202501011230", "20250101123045", "20250101123045-0500",
+        "20250101123045+0130", "20240229120000", "20230229120000", "20250431120000", "20251301120000",
+        "20250001120000", "20250100120000", "20250101240000", "20250101236000", "20250101235960",
+        "00001231235959", "09991231235959", "10000101000000", "99991231235959", "20250101123045-05",
+        "20250101123045.123", " 20250101123045", "20250101123045 ", "2025010112304５", "x20250101123045",
+        "20250101123045-0500-0500", "20250101123045^x", "19991231235959+9999", "2025010112304",
+        "202501011230-0500", "202402291230", "202302291230", "202501012400", "202501011260", "000012312359",
+        "202501011230+05", "2025010112300",
+    ]  # fmt: skip
+    column = lab_columns._times(
+        pl.Series("t", samples, dtype=pl.Utf8), lab_columns._Memo(lab_columns._timestamp)
+    )
+    for raw, read in zip(samples, column.to_list(), strict=True):
+        assert read == (None if raw is None else parse_timestamp(fx.first(raw))), raw
+
+
 def test_columns_have_the_landing_types() -> None:
     columns = LabColumnsReader().read(STANDARD.format(id="X1"))
     observations = columns.observations()

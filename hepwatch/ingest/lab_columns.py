@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from hepwatch.hl7.encoding import Encoding
@@ -445,12 +446,17 @@ class _PieceBuilder:
         self.r = reader
         self.messages: list[tuple] = []  # MESSAGE_SCHEMA rows (message_time as read); row n is block n
         self.quarantine: list[tuple] = []  # QUARANTINE_SCHEMA rows
-        self.rows: list[tuple] = []  # message, patient, obx_index, obr, description, value, OBX-14 as read
+        self.rows: list[
+            tuple
+        ] = []  # message, patient, obx_index, obr, description, value, OBX-14 (`record`'s)
+        # add_blocks' OBX segments (split column-wise by `_obx_columns`) and each one's OBR context row; the
+        # message and patient of a context it reads go in `context_owners` (obr, message, patient)
+        self.obx_lines: list[str] = []
+        self.obx_contexts: list[int] = []
+        self.context_owners: list[tuple[int, int, int]] = []
         self.obrs: list[tuple] = []  # OBR_SCHEMA rows (times as read), plus the observation key's OBR part
         self.descriptions: list[tuple] = []  # DESCRIPTION_SCHEMA rows, plus the key's OBX part
-        self.description_ids: dict[tuple, int] = {}
         self.values: list[tuple] = []  # VALUE_SCHEMA rows
-        self.value_ids: dict[tuple, int] = {}
         self.patients: list[tuple[str, str]] = []
         self.patient_ids: dict[tuple[str, str], int] = {}
 
@@ -542,9 +548,8 @@ class _PieceBuilder:
         One loop with everything it touches bound to locals: this is where ingestion spends its time.
         """
         r = self.r
-        messages, quarantine, rows = self.messages, self.quarantine, self.rows
-        descriptions, description_ids, describe = self.descriptions, self.description_ids, r.describe
-        values, value_ids, read_value = self.values, self.value_ids, r.value
+        messages, quarantine = self.messages, self.quarantine
+        obx_lines, contexts, owners = self.obx_lines, self.obx_contexts, self.context_owners
         text, first, message_types, patients = r.text, r.first, r.message_type, r.patient
         patient_ids, patient_list = self.patient_ids, self.patients
         lab_result_types = LAB_RESULT_TYPES
@@ -565,7 +570,7 @@ class _PieceBuilder:
             control_id = _first(fields[9]) or None
             version = first[fields[11]]
             outcome, reason, detail = "accepted", None, None
-            start = len(rows)
+            start = len(contexts)
             if (msg_type, trigger) not in lab_result_types:
                 outcome, reason = "ignored", "not_lab_result"
                 detail = f"message type {message_type or '(none)'} is not ORU^R01"
@@ -580,7 +585,6 @@ class _PieceBuilder:
                 saw_pid = False
                 obr: list[str] | None = None
                 obr_row = -1
-                obx_index = 0
                 for segment in segments:
                     seg_id = segment[:3]
                     if seg_id == "OBX":
@@ -590,21 +594,9 @@ class _PieceBuilder:
                             break
                         if obr_row < 0:
                             obr_row = self._standard_obr(obr or [], facility, control_id)
-                        obx = segment.split("|")
-                        if len(obx) < 15:
-                            obx += padding[: 15 - len(obx)]
-                        key = (obx[3], obx[4], obx[6], obx[7], obx[8], obx[11])
-                        description = description_ids.get(key)
-                        if description is None:
-                            description = description_ids[key] = len(descriptions)
-                            descriptions.append(describe[key])
-                        key2 = (obx[2], obx[5])
-                        value = value_ids.get(key2)
-                        if value is None:
-                            value = value_ids[key2] = len(values)
-                            values.append(read_value[key2])
-                        rows.append((index, patient_index, obx_index, obr_row, description, value, obx[14]))
-                        obx_index += 1
+                            owners.append((obr_row, index, patient_index))
+                        obx_lines.append(segment)  # its fields are read column-wise (_obx_columns)
+                        contexts.append(obr_row)
                     elif seg_id == "PID":
                         saw_pid = True
                         pid = segment.split("|", 4)
@@ -629,9 +621,10 @@ class _PieceBuilder:
                         )
             count = 0
             if outcome == "accepted":
-                count = len(rows) - start
+                count = len(contexts) - start
             else:
-                del rows[start:]
+                del contexts[start:]
+                del obx_lines[start:]
             messages.append(
                 (
                     index,
@@ -650,20 +643,81 @@ class _PieceBuilder:
             if outcome == "quarantined":
                 quarantine.append((index, line, control_id, reason, detail, "\r".join(segments)))
 
+    def _obx_columns(self, obr_collected: pl.Series) -> pl.DataFrame:
+        """The OBX segments add_blocks kept, read column-wise: split on `|` (the fields add_blocks would
+        have padded with "" are null, then ""), OBX-3/4/6/7/8/11 and OBX-2/5 numbered by distinct text and
+        read once per distinct text (`_describe`, `_value`, through the reader's memos), OBX-14 read where
+        the OBR has no OBR-7. Rows as `_ROW_READ` plus collected_at."""
+        fields = pl.Series("obx", self.obx_lines, dtype=pl.Utf8).str.split("|").to_frame()
+
+        def field(n: int) -> pl.Expr:
+            return pl.col("obx").list.get(n, null_on_oob=True).fill_null("")
+
+        # `|` cannot occur in a field, so the fields joined by `|` are a key of the tuple
+        keys = fields.select(
+            description=pl.concat_str([field(n) for n in (3, 4, 6, 7, 8, 11)], separator="|"),
+            value=pl.concat_str([field(n) for n in (2, 5)], separator="|"),
+            observed=field(14),
+        )
+        del fields
+        # the rows: an OBX's context gives its message and patient; its place among its message's OBX
+        # segments (they are consecutive) is its obx_index
+        owners = np.zeros((len(self.obrs), 2), dtype=np.uint32)
+        found = np.array(self.context_owners, dtype=np.int64).reshape(-1, 3)
+        owners[found[:, 0]] = found[:, 1:]
+        context = np.array(self.obx_contexts, dtype=np.int64)
+        message = owners[context, 0]
+        starts = np.flatnonzero(np.r_[True, message[1:] != message[:-1]])  # each message's first OBX
+        obx_index = np.arange(len(message)) - np.repeat(starts, np.diff(np.r_[starts, len(message)]))
+        rows = pl.DataFrame(
+            {
+                "message_index": message,
+                "patient_index": owners[context, 1],
+                "obx_index": obx_index.astype(np.int32),
+                "obr": context.astype(np.uint32),
+            }
+        )
+        numbered = {}
+        for name, table, memo in (
+            ("description", self.descriptions, self.r.describe),
+            ("value", self.values, self.r.value),
+        ):
+            distinct = keys[name].unique(maintain_order=True)
+            offset = len(table)
+            table.extend(memo[tuple(key.split("|"))] for key in distinct.to_list())
+            numbered[name] = keys[name].replace_strict(
+                distinct, pl.int_range(offset, offset + distinct.len(), dtype=pl.UInt32, eager=True)
+            )
+        collected = obr_collected.gather(rows["obr"])
+        missing = collected.is_null()
+        if missing.any():  # no OBR-7: the collection time is OBX-14
+            texts = pl.select(pl.when(missing).then(keys["observed"])).to_series()
+            collected = collected.fill_null(_times(texts, self.r.timestamp))
+        return rows.with_columns(**numbered, collected_at=collected)
+
     def finish(self, line_count: int) -> PieceColumns:
         rule = self.r.timestamp
         messages = _frame(self.messages, MESSAGE_SCHEMA, times={"message_time": rule})
         obrs = _frame(self.obrs, OBR_SCHEMA, times={"collected": rule, "report_time": rule}, extra="part")
+        parts = []
+        if self.obx_lines:
+            parts.append(self._obx_columns(obrs["collected"]))
+        if self.rows:
+            read = _frame(self.rows, _ROW_READ)  # without OBX-14 (the tuples' last item)
+            collected = obrs["collected"].gather(read["obr"])
+            missing = collected.is_null()
+            if missing.any():  # no OBR-7: the collection time is OBX-14
+                observed = _time_column("observed", [row[6] for row in self.rows], rule, where=missing)
+                collected = collected.fill_null(observed)
+            parts.append(read.with_columns(collected_at=collected))
+        if not parts:
+            rows = _frame([], _ROW_READ).with_columns(collected_at=pl.lit(None, pl.Datetime("us")))
+        elif len(parts) == 1:
+            rows = parts[0]
+        else:  # both kinds of message in one piece: back in block order
+            rows = pl.concat(parts).sort("message_index", "obx_index", maintain_order=True)
         descriptions = _frame(self.descriptions, DESCRIPTION_SCHEMA, extra="part")
-        rows = _frame(self.rows, _ROW_READ)  # without OBX-14 (the tuples' last item)
-        collected = obrs["collected"].gather(rows["obr"])
-        missing = collected.is_null()
-        if missing.any():  # no OBR-7: the collection time is OBX-14
-            observed = _time_column("observed", [row[6] for row in self.rows], rule, where=missing)
-            collected = collected.fill_null(observed)
-        rows = rows.with_columns(
-            collected_at=collected,
-        ).hstack(_observation_keys(self.r.duck(), rows, obrs["part"], descriptions["part"]))
+        rows = rows.hstack(_observation_keys(self.r.duck(), rows, obrs["part"], descriptions["part"]))
         return PieceColumns(
             messages=messages,
             quarantine=_frame(self.quarantine, QUARANTINE_SCHEMA),
@@ -719,11 +773,15 @@ def _observation_keys(
                 "key_lo": pl.Series([int.from_bytes(d[8:16]) for d in digests], dtype=pl.UInt64),
             }
         )
-    # DuckDB's sha1 (hex) over the same UTF-8 text as hashlib; rows keep their order (one projection)
-    return duck.sql(
-        "SELECT ('0x' || left(h, 16))::UBIGINT AS key_hi, ('0x' || substr(h, 17, 16))::UBIGINT AS key_lo "
-        "FROM (SELECT sha1(identity) AS h FROM identities)"
-    ).pl()
+    # DuckDB's sha1 (hex) over the same UTF-8 text as hashlib; rows keep their order (one projection);
+    # Polars reads the hex digits (a third of the cost of DuckDB's cast)
+    digests = duck.sql("SELECT sha1(identity) AS h FROM identities").pl()["h"]
+    return pl.DataFrame(
+        {
+            "key_hi": digests.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64),
+            "key_lo": digests.str.slice(16, 16).str.to_integer(base=16, dtype=pl.UInt64),
+        }
+    )
 
 
 def _hex_keys(rows: pl.DataFrame) -> pl.Series:
@@ -740,6 +798,10 @@ def _dense(keys: pl.Series) -> pl.Series:
 
 
 _SMALL = 2_000  # rows up to which per-value Python is cheaper than a column-wise call
+_USUAL_TIME = {  # digits -> pattern of the usual timestamps (see _times)
+    14: r"^[1-9][0-9]{7}(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9](?:[+-][0-9]{4})?$",
+    12: r"^[1-9][0-9]{7}(?:[01][0-9]|2[0-3])[0-5][0-9](?:[+-][0-9]{4})?$",
+}
 _DIGIT_TIME = r"^([0-9]{4})([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?(?:[+-][0-9]{4})?$"
 
 
@@ -750,9 +812,26 @@ def _times(texts: pl.Series, rule: dict | None) -> pl.Series:
     built; any other text goes through `rule` (the reader's memo of `_timestamp`)."""
     if rule is not None and texts.len() <= _SMALL:  # a small file: Python beats Polars' per-call cost
         return pl.Series(texts.name, [None if t is None else rule[t] for t in texts], dtype=pl.Datetime("us"))
-    distinct = texts.drop_nulls().unique()
-    read = _distinct_times(distinct, rule)
-    return texts.replace_strict(distinct, read, default=None, return_dtype=pl.Datetime("us"))
+    # The usual texts, `YYYYMMDDHHMM[SS]` (year 1000 or later, hour, minute and second in range), with or
+    # without an offset, are read by Polars' strptime, which leaves null what no calendar has (month 13,
+    # 30 February); every other text goes the way below.
+    seconds, minutes = texts.str.contains(_USUAL_TIME[14]), texts.str.contains(_USUAL_TIME[12])
+    usual = seconds | minutes
+    out = pl.select(
+        pl.when(seconds)
+        .then(texts.str.slice(0, 14).str.to_datetime("%Y%m%d%H%M%S", strict=False, time_unit="us"))
+        .when(minutes)
+        .then(texts.str.slice(0, 12).str.to_datetime("%Y%m%d%H%M", strict=False, time_unit="us"))
+    ).to_series()
+    rest = texts.is_not_null() & ~usual
+    if rest.any():
+        odd = texts.filter(rest)
+        distinct = odd.unique()
+        read = odd.replace_strict(
+            distinct, _distinct_times(distinct, rule), default=None, return_dtype=pl.Datetime("us")
+        )
+        out = out.scatter(rest.arg_true(), read)
+    return out.rename(texts.name)
 
 
 def _distinct_times(texts: pl.Series, rule: dict | None) -> pl.Series:
@@ -793,12 +872,16 @@ def _distinct_times(texts: pl.Series, rule: dict | None) -> pl.Series:
 def _time_column(name: str, column: Sequence[Any], rule: dict, where: pl.Series | None = None) -> pl.Series:
     """A column of timestamps as read (texts, or datetimes where oru.read_message read the message) as
     datetimes: texts through `_times` (only the rows of `where`, the others null)."""
-    texts = pl.Series(name, [v if type(v) is str else None for v in column], dtype=pl.Utf8)
+    if datetime not in set(map(type, column)):  # texts only (and None): as they are
+        texts = pl.Series(name, column, dtype=pl.Utf8)
+        given = None
+    else:
+        texts = pl.Series(name, [v if type(v) is str else None for v in column], dtype=pl.Utf8)
+        given = [v if type(v) is datetime else None for v in column]
     if where is not None:
         texts = pl.select(pl.when(where).then(texts)).to_series()
     read = _times(texts, rule)
-    given = [v if type(v) is datetime else None for v in column]
-    if any(v is not None for v in given):
+    if given is not None:
         given_series = pl.Series(name, given, dtype=pl.Datetime("us"))
         if where is not None:
             given_series = pl.select(pl.when(where).then(given_series)).to_series()

@@ -18,6 +18,7 @@ the size of files.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import multiprocessing
@@ -156,6 +157,36 @@ def read_piece(piece: Piece) -> PieceColumns:
     text = data.decode(piece.encoding)
     del data
     return _READER.read(text)
+
+
+def start_reader() -> None:
+    """A reader process's initializer: its memory settings, its reader."""
+    global _READER
+    _keep_freed_memory()
+    _READER = LabColumnsReader()
+    _READER.duck()
+
+
+def _started() -> None:
+    """A no-op call that makes the pool start a process now (its initializer runs first): the processes
+    import and set up (about 0.7 s: Python, Polars, DuckDB) while this process hashes the first files
+    (about 1.2 s for 800 MB)."""
+
+
+def _keep_freed_memory() -> None:
+    """In a reader process (glibc only): serve piece-sized buffers (the bytes, the text, its lines) from the
+    heap and keep what a piece freed for the next one, instead of mapping and unmapping them each time
+    (measured on the 1M-message bench: the readers' system time falls from about 4 s to 3 s)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest: a 16 MB piece is below it
+    libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+    libc.mallopt(_M_TOP_PAD, 64 << 20)
+
+
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3  # mallopt's parameters (malloc.h)
 
 
 def read_pieces(pieces: list[Piece | None]) -> list[PieceColumns | None]:
@@ -690,7 +721,11 @@ def ingest_lab_files(
             threads = int(fetch_value(conn, "SELECT current_setting('threads')"))
             conn.execute("SET threads = 1")
             context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB threads
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=start_reader
+            ) as pool:
+                for _ in range(workers):
+                    pool.submit(_started)
                 window: deque[tuple[_Task, Future[list[PieceColumns | None]]]] = deque()
                 for task in tasks:
                     window.append((task, pool.submit(read_pieces, task.pieces)))

@@ -757,13 +757,10 @@ def _observation_keys(
         repeat = same.to_frame("same").select(pl.int_range(1, pl.len() + 1).over("same")).to_series()
     else:
         repeat = pl.repeat(1, rows.height, eager=True)
-    identities = pl.DataFrame(  # read by name by DuckDB below
-        {
-            "identity": obr_parts.gather(rows["obr"])
-            + identity_parts.gather(rows["description"])
-            + "\x1f"
-            + repeat.cast(pl.Utf8)
-        }
+    identities = pl.select(  # read by name by DuckDB below
+        identity=pl.concat_str(
+            obr_parts.gather(rows["obr"]), identity_parts.gather(rows["description"]), pl.lit("\x1f"), repeat
+        )
     )
     if rows.height <= _SMALL:  # a small file: hashlib beats a DuckDB query's per-call cost
         digests = [hashlib.sha1(t.encode(), usedforsecurity=False).digest() for t in identities["identity"]]

@@ -71,6 +71,8 @@ def prepare(conn: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> None:
     conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT}'")
     if _table_type(conn, "landing", "lab_observations") == "BASE TABLE":
         _normalise_observations(conn)
+    elif _has_column(conn, "landing", "lab_obx", "patient_key"):
+        _number_patients(conn)
     conn.execute(read_sql("warehouse.sql"))
     conn.execute(read_sql("restricted.sql"))
 
@@ -82,6 +84,36 @@ def _table_type(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> str 
         "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
         [schema, name],
     )
+
+
+def _has_column(conn: duckdb.DuckDBPyConnection, schema: str, table: str, column: str) -> bool:
+    return bool(
+        fetch_value(
+            conn,
+            "SELECT count(*) FROM information_schema.columns WHERE table_catalog = current_database() "
+            "AND table_schema = ? AND table_name = ? AND column_name = ?",
+            [schema, table, column],
+        )
+    )
+
+
+def _number_patients(conn: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse from before landing.lab_patients keeps patient_key on every landing.lab_obx row: number
+    the keys, once, and keep the numbers (one transaction: all or nothing)."""
+    conn.execute("BEGIN")
+    conn.execute("ALTER TABLE landing.lab_obx RENAME TO lab_obx_keyed")
+    conn.execute(read_sql("warehouse.sql"))
+    conn.execute(
+        "INSERT INTO landing.lab_patients SELECT row_number() OVER (ORDER BY patient_key), patient_key "
+        "FROM (SELECT DISTINCT patient_key FROM landing.lab_obx_keyed)"
+    )
+    conn.execute(
+        "INSERT INTO landing.lab_obx BY NAME SELECT o.* EXCLUDE (patient_key), p.patient_id "
+        "FROM landing.lab_obx_keyed AS o JOIN landing.lab_patients AS p USING (patient_key) "
+        "ORDER BY o.arrival_seq, o.obx_index"
+    )
+    conn.execute("DROP TABLE landing.lab_obx_keyed")
+    conn.execute("COMMIT")
 
 
 def _normalise_observations(conn: duckdb.DuckDBPyConnection) -> None:
@@ -110,7 +142,7 @@ def _same(left: str, right: str, columns: str) -> str:
 
 def insert_observations(conn: duckdb.DuckDBPyConnection, relation: str | pl.DataFrame) -> None:
     """Rows with landing.lab_observations' columns (a frame, or the name of a table or view) into the
-    normalised landing tables (landing.lab_obx, lab_orders, lab_descriptions). Ingestion writes those tables
+    normalised landing tables (landing.lab_obx, lab_orders, lab_descriptions, lab_patients). Ingestion writes those tables
     directly; this is for migration and for tests that land hand-made observations. `observation_key` must be
     at least 32 hex digits (labs.observation_keys gives 40): its first 32 are kept."""
     if isinstance(relation, pl.DataFrame):
@@ -139,14 +171,22 @@ def insert_observations(conn: duckdb.DuckDBPyConnection, relation: str | pl.Data
     conn.execute(f"INSERT INTO landing.lab_orders SELECT order_id, {_ORDER} FROM hepwatch_orders")
     conn.execute(
         f"""
+        INSERT INTO landing.lab_patients
+        SELECT (SELECT coalesce(max(patient_id), 0) FROM landing.lab_patients) + row_number() OVER (), patient_key
+        FROM (SELECT DISTINCT patient_key FROM {relation} EXCEPT SELECT patient_key FROM landing.lab_patients)
+        """
+    )
+    conn.execute(
+        f"""
         INSERT INTO landing.lab_obx BY NAME
         SELECT s.arrival_seq, s.obx_index, ('0x' || left(s.observation_key, 16))::UBIGINT AS key_hi,
-            ('0x' || substr(s.observation_key, 17, 16))::UBIGINT AS key_lo, s.patient_key, o.order_id, d.description_id,
+            ('0x' || substr(s.observation_key, 17, 16))::UBIGINT AS key_lo, p.patient_id, o.order_id, d.description_id,
             s.collected_at, s.collected_date, s.value_type, s.value_text, s.value_repeats, s.value, s.comparator,
             s.value_problem
         FROM {relation} AS s
         JOIN hepwatch_orders AS o ON o.arrival_seq = s.arrival_seq AND {_same("o", "s", _ORDER)}
         JOIN landing.lab_descriptions AS d ON {_same("d", "s", _DESCRIPTION)}
+        JOIN landing.lab_patients AS p ON p.patient_key = s.patient_key
         """
     )
     conn.execute("DROP TABLE hepwatch_orders")

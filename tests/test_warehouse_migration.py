@@ -1,5 +1,6 @@
-"""A warehouse written before issue 5 (observations in one wide table) is moved, on first connect, into the
-normalised landing tables behind the landing.lab_observations view, and reads back row for row."""
+"""A warehouse written before issue 5 (observations in one wide table), or before landing.lab_patients
+(patient_key on every landing.lab_obx row), is moved, on first connect, into the normalised landing tables
+behind the landing.lab_observations view, and reads back row for row."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_a_wide_observation_table_is_migrated_row_for_row(tmp_path: Path) -> Non
         "FROM landing.lab_observations"
     )
     conn.execute("DROP VIEW landing.lab_observations")
-    for table in ("lab_obx", "lab_orders", "lab_descriptions"):
+    for table in ("lab_obx", "lab_orders", "lab_descriptions", "lab_patients"):
         conn.execute(f"DROP TABLE landing.{table}")
     conn.execute("ALTER TABLE landing.wide RENAME TO lab_observations")
     conn.close()
@@ -55,3 +56,42 @@ def test_a_wide_observation_table_is_migrated_row_for_row(tmp_path: Path) -> Non
     assert kind == [("VIEW",)]
     assert migrated == expected  # the key's first 32 hex digits are kept, so every key is what it was
     assert descriptions < len(expected) / 2  # each distinct description once
+
+
+def test_patient_keys_on_every_observation_row_are_numbered_once(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds" / "labs"
+    feeds.mkdir(parents=True)
+    for path in SAMPLE_LABS:
+        shutil.copy(path, feeds / path.name)
+    warehouse = tmp_path / "warehouse"
+    with connect(warehouse) as conn:
+        ingest_lab_files(conn, feeds.parent, Pseudonymizer(b"k"), workers=0)
+        expected = conn.execute(
+            "SELECT * FROM landing.lab_observations ORDER BY arrival_seq, obx_index"
+        ).fetchall()
+        patients = conn.execute("SELECT count(DISTINCT patient_key) FROM landing.lab_observations").fetchall()
+
+    # The layout before landing.lab_patients: the key itself on every landing.lab_obx row.
+    conn = duckdb.connect(str(warehouse / "hepwatch.duckdb"))
+    conn.execute(
+        "CREATE TABLE landing.keyed AS SELECT o.* EXCLUDE (patient_id), p.patient_key "
+        "FROM landing.lab_obx AS o JOIN landing.lab_patients AS p USING (patient_id)"
+    )
+    conn.execute("DROP VIEW landing.lab_observations")
+    conn.execute("DROP VIEW landing.lab_observations_ids")
+    conn.execute("DROP TABLE landing.lab_obx")
+    conn.execute("DROP TABLE landing.lab_patients")
+    conn.execute("ALTER TABLE landing.keyed RENAME TO lab_obx")
+    conn.close()
+
+    with connect(warehouse) as conn:
+        migrated = conn.execute(
+            "SELECT * FROM landing.lab_observations ORDER BY arrival_seq, obx_index"
+        ).fetchall()
+        numbered = conn.execute(
+            "SELECT count(*), count(DISTINCT patient_key) FROM landing.lab_patients"
+        ).fetchall()
+        columns = {row[0] for row in conn.execute("DESCRIBE landing.lab_obx").fetchall()}
+    assert migrated == expected
+    assert numbered == [(patients[0][0], patients[0][0])]  # each key once
+    assert "patient_key" not in columns and "patient_id" in columns

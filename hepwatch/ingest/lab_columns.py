@@ -159,7 +159,7 @@ OBSERVATION_SCHEMA = pl.Schema(
     }
 )
 
-# Columns of landing.lab_obx but arrival_seq, patient_key, order_id and description_id (the writer's).
+# Columns of landing.lab_obx but arrival_seq, patient_id, order_id and description_id (the writer's).
 LANDING_SCHEMA = pl.Schema(
     {
         "message_index": pl.UInt32(),

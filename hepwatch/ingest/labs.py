@@ -314,22 +314,61 @@ _DESCRIPTION_COLUMNS = [
 
 
 class _Catalog:
-    """The writer's ids of landing.lab_descriptions rows (each distinct description once) and of
-    landing.lab_orders rows (one per OBR context), inside the current file's transaction."""
+    """The writer's ids of landing.lab_descriptions rows (each distinct description once), of
+    landing.lab_orders rows (one per OBR context) and of landing.lab_patients rows (one per patient_key),
+    inside the current file's transaction."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, conn: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer) -> None:
         rows = conn.execute(
             f"SELECT description_id, {', '.join(_DESCRIPTION_COLUMNS)} FROM landing.lab_descriptions"
         ).fetchall()
         self.descriptions: dict[tuple, int] = {tuple(row[1:]): row[0] for row in rows}
         self.next_description = next_value(conn, "description_id", "landing.lab_descriptions")
         self.next_order = next_value(conn, "order_id", "landing.lab_orders")
+        self.pseudonymizer = pseudonymizer
+        self.patient_keys: dict[str, int] | None = None  # read when a file first lands observations
+        self.patient_pairs: dict[tuple[str, str], int] = {}  # (id_authority, patient_id) as read -> id
+        self.next_patient = 0
         self._begin()
 
     def _begin(self) -> None:
         self.pending: list[tuple] = []  # descriptions first written by the open transaction
+        self.pending_keys: list[str] = []  # patient keys ...
+        self.pending_pairs: list[tuple[str, str]] = []  # ... and pairs first numbered by it
         self.order_at_begin = self.next_order
         self.description_at_begin = self.next_description
+        self.patient_at_begin = self.next_patient
+
+    def patient_ids(
+        self, conn: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]], used: list[int]
+    ) -> pl.Series:
+        """The landing.lab_patients id of pairs[i] for every i in `used` (0 for the others); new keys are
+        written. A pair seen before in this run costs one dictionary lookup."""
+        if self.patient_keys is None:
+            rows = conn.execute("SELECT patient_key, patient_id FROM landing.lab_patients").fetchall()
+            self.patient_keys = dict(rows)
+            self.next_patient = self.patient_at_begin = max(self.patient_keys.values(), default=0) + 1
+        by_pair, by_key = self.patient_pairs, self.patient_keys
+        ids = [0] * len(pairs)
+        new = []
+        for i in used:
+            pair = pairs[i]
+            found = by_pair.get(pair)
+            if found is None:
+                key = self.pseudonymizer.patient_key(*pair)
+                found = by_key.get(key)
+                if found is None:
+                    found = by_key[key] = self.next_patient
+                    self.next_patient += 1
+                    self.pending_keys.append(key)
+                    new.append((found, key))
+                by_pair[pair] = found
+                self.pending_pairs.append(pair)
+            ids[i] = found
+        if new:
+            frame = pl.DataFrame(new, schema={"patient_id": pl.Int32, "patient_key": pl.Utf8}, orient="row")
+            insert_frame(conn, "landing.lab_patients", frame)
+        return pl.Series("patient_id", ids, dtype=pl.Int32)
 
     def description_ids(self, conn: duckdb.DuckDBPyConnection, descriptions: pl.DataFrame) -> pl.Series:
         """The id of each of a piece's description rows; new ones are written."""
@@ -359,7 +398,13 @@ class _Catalog:
     def rolled_back(self) -> None:
         for row in self.pending:
             del self.descriptions[row]
+        if self.patient_keys is not None:
+            for key in self.pending_keys:
+                del self.patient_keys[key]
+        for pair in self.pending_pairs:
+            del self.patient_pairs[pair]
         self.next_order, self.next_description = self.order_at_begin, self.description_at_begin
+        self.next_patient = self.patient_at_begin
         self._begin()
 
 
@@ -458,14 +503,14 @@ def _prepare_piece(
         obx_rows = obx_rows.filter(pl.Series(landed[obx_rows["message_index"].to_numpy()]))
     observations = piece.landing_rows(obx_rows)
     if observations.height:
-        keys = pseudonymizer.patient_keys(piece.patients, obx_rows["patient_index"].unique().to_list())
+        patient_ids = catalog.patient_ids(conn, piece.patients, obx_rows["patient_index"].unique().to_list())
         first_order = catalog.next_order
         landing.orders.append(catalog.orders(piece.obrs))
         observations = observations.select(
             pl.exclude("message_index", "patient_index", "obr", "description"),
             arrival_seq=pl.col("message_index").cast(pl.Int64) + first_index,
             collected_date=pl.col("collected_at").dt.date(),
-            patient_key=pl.Series(keys, dtype=pl.Utf8).gather(obx_rows["patient_index"]),
+            patient_id=patient_ids.gather(obx_rows["patient_index"]),
             description_id=catalog.description_ids(conn, piece.descriptions).gather(obx_rows["description"]),
             order_id=pl.col("obr").cast(pl.Int64) + first_order,
         )
@@ -564,7 +609,7 @@ class _Writer:
         self.phi = conn.cursor()  # the restricted store's writes, while the landing transaction is open
         self.pseudonymizer = pseudonymizer
         self.progress = progress
-        self.catalog = _Catalog(conn)
+        self.catalog = _Catalog(conn, pseudonymizer)
         self.ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
         self.arrival = next_value(conn, "arrival_seq", "landing.lab_messages")
         self.summary = LabIngestSummary()

@@ -63,12 +63,19 @@ CREATE TABLE IF NOT EXISTS landing.lab_orders (
     order_status VARCHAR              -- OBR-25
 );
 
+-- patient_key (23 characters) once per patient, not once per observation: a number per row costs DuckDB
+-- about a third less to write (issue 5)
+CREATE TABLE IF NOT EXISTS landing.lab_patients (
+    patient_id INTEGER NOT NULL,
+    patient_key VARCHAR NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS landing.lab_obx (
     arrival_seq BIGINT NOT NULL,      -- the message (landing.lab_messages.arrival_seq)
     obx_index INTEGER NOT NULL,
     key_hi UBIGINT NOT NULL,          -- observation key: first 128 bits of the SHA-1 of its identity across
     key_lo UBIGINT NOT NULL,          --   versions (facility, orders, OBX-3, OBX-4, repeat no.); shown as hex
-    patient_key VARCHAR NOT NULL,
+    patient_id INTEGER NOT NULL,      -- landing.lab_patients
     order_id BIGINT NOT NULL,
     description_id BIGINT NOT NULL,
     collected_at TIMESTAMP,           -- OBR-7, else OBX-14
@@ -86,14 +93,15 @@ CREATE OR REPLACE VIEW landing.lab_observations_ids AS
 SELECT
     o.arrival_seq, o.obx_index, printf('%016x%016x', o.key_hi, o.key_lo) AS observation_key, o.key_hi, o.key_lo,
     o.description_id, m.sending_facility, m.control_id, m.message_time,
-    o.patient_key, r.placer_order, r.filler_order, o.collected_at, o.collected_date, r.report_time,
+    p.patient_key, r.placer_order, r.filler_order, o.collected_at, o.collected_date, r.report_time,
     r.order_status, o.value_type, d.code, d.code_text, d.code_system, d.alt_code, d.alt_text, d.alt_system,
     d.sub_id, o.value_text, o.value_repeats, o.value, o.comparator, o.value_problem, d.unit,
     d.reference_range, d.range_upper, d.abnormal_flags, d.result_status
 FROM landing.lab_obx AS o
 JOIN landing.lab_messages AS m USING (arrival_seq)
 JOIN landing.lab_orders AS r USING (order_id)
-JOIN landing.lab_descriptions AS d USING (description_id);
+JOIN landing.lab_descriptions AS d USING (description_id)
+JOIN landing.lab_patients AS p USING (patient_id);
 
 CREATE OR REPLACE VIEW landing.lab_observations AS
 SELECT * EXCLUDE (key_hi, key_lo, description_id) FROM landing.lab_observations_ids;

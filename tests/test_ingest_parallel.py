@@ -259,3 +259,25 @@ def test_the_reader_processes_are_gone_after_a_run(sample_feeds, tmp_path):
     time.sleep(0.2)
     after = {p.pid for p in psutil.Process().children(recursive=True)}
     assert after <= before
+
+
+def test_patient_numbers_follow_patient_keys_whatever_the_identifiers_hold(tmp_path: Path) -> None:
+    """The writer looks patients up by their two identifiers joined with U+001F, or as a pair when an
+    identifier holds U+001F itself (an HL7 hex escape can write it): either way two patients get the same
+    landing.lab_patients number exactly when they get the same patient_key."""
+    import polars as pl
+
+    from hepwatch.ingest.lab_columns import PATIENT_SCHEMA
+
+    pairs = [("A\x1fB", "C"), ("X", "B\x1fC"), ("A", "B"), (" A", "B "), ("A", "C")]
+    pseudonymizer = Pseudonymizer(KEY)
+    with connect(tmp_path / "w") as conn:
+        catalog = labs._Catalog(conn, pseudonymizer)
+        frame = pl.DataFrame(pairs, schema=PATIENT_SCHEMA, orient="row")
+        ids = catalog.patient_ids(conn, frame, pl.Series(range(len(pairs)))).to_list()
+        plain = catalog.patient_ids(conn, frame[2:], pl.Series([0, 1, 2])).to_list()  # the joined-text path
+        keys = dict(conn.execute("SELECT patient_id, patient_key FROM landing.lab_patients").fetchall())
+    expected = [pseudonymizer.patient_key(*pair) for pair in pairs]
+    assert [keys[i] for i in ids] == expected
+    assert plain == ids[2:]
+    assert len(set(ids)) == 4  # (" A", "B ") is ("A", "B"): identifiers are trimmed (contract section 2)

@@ -86,6 +86,8 @@ QUARANTINE_SCHEMA = pl.Schema(
         "raw_payload": pl.Utf8(),
     }
 )
+# (id_authority, patient_id) as read, before the pseudonymizer trims them
+PATIENT_SCHEMA = pl.Schema({"id_authority": pl.Utf8(), "patient_id": pl.Utf8()})
 # One row per OBX: where its texts are (numbers into the piece's tables) and its observation key.
 ROW_SCHEMA = pl.Schema(
     {
@@ -185,7 +187,7 @@ class PieceColumns:
     obrs: pl.DataFrame  # OBR_SCHEMA
     descriptions: pl.DataFrame  # DESCRIPTION_SCHEMA
     values: pl.DataFrame  # VALUE_SCHEMA
-    patients: list[tuple[str, str]]  # (id_authority, patient_id) of the rows' patient_index
+    patients: pl.DataFrame  # PATIENT_SCHEMA, row n is the rows' patient_index n (a frame: cheap to pickle)
     lines: int  # segment lines of the piece, as split_segments counts them
 
     def observations(self, rows: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -725,7 +727,7 @@ class _PieceBuilder:
             obrs=obrs.drop("part"),
             descriptions=descriptions.drop("part"),
             values=_frame(self.values, VALUE_SCHEMA),
-            patients=self.patients,
+            patients=pl.DataFrame(self.patients, schema=PATIENT_SCHEMA, orient="row"),
             lines=line_count,
         )
 
@@ -925,7 +927,7 @@ def differences(data: bytes, reader: LabColumnsReader) -> list[str]:
 
     def view(columns: PieceColumns) -> tuple:
         observations = columns.observations()
-        patients = [columns.patients[i] for i in observations["patient_index"]]
+        patients = columns.patients[observations["patient_index"]].rows()
         return (
             columns.messages,
             columns.quarantine,

@@ -327,34 +327,40 @@ class _Catalog:
         self.next_order = next_value(conn, "order_id", "landing.lab_orders")
         self.pseudonymizer = pseudonymizer
         self.patient_keys: dict[str, int] | None = None  # read when a file first lands observations
-        self.patient_pairs: dict[tuple[str, str], int] = {}  # (id_authority, patient_id) as read -> id
+        self.patient_pairs: dict[str | tuple, int] = {}  # (id_authority, patient_id) as read -> id
         self.next_patient = 0
         self._begin()
 
     def _begin(self) -> None:
         self.pending: list[tuple] = []  # descriptions first written by the open transaction
         self.pending_keys: list[str] = []  # patient keys ...
-        self.pending_pairs: list[tuple[str, str]] = []  # ... and pairs first numbered by it
+        self.pending_pairs: list[str | tuple] = []  # ... and pairs first numbered by it
         self.order_at_begin = self.next_order
         self.description_at_begin = self.next_description
         self.patient_at_begin = self.next_patient
 
     def patient_ids(
-        self, conn: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]], used: list[int]
+        self, conn: duckdb.DuckDBPyConnection, patients: pl.DataFrame, used: pl.Series
     ) -> pl.Series:
-        """The landing.lab_patients id of pairs[i] for every i in `used` (0 for the others); new keys are
-        written. A pair seen before in this run costs one dictionary lookup."""
+        """The landing.lab_patients id of each patient (PATIENT_SCHEMA row) in `used` (0 for the others);
+        new keys are written. A pair seen before in this run costs one dictionary lookup, of one text (the
+        two identifiers joined by U+001F), or of the pair when an identifier holds U+001F itself."""
         if self.patient_keys is None:
             rows = conn.execute("SELECT patient_key, patient_id FROM landing.lab_patients").fetchall()
             self.patient_keys = dict(rows)
             self.next_patient = self.patient_at_begin = max(self.patient_keys.values(), default=0) + 1
         by_pair, by_key = self.patient_pairs, self.patient_keys
-        ids = [0] * len(pairs)
+        chosen = patients[used]
+        pairs: list[tuple[str, str]] | None = None
+        if chosen.select(pl.any_horizontal(pl.all().str.contains("\x1f", literal=True)).any()).item():
+            pairs = chosen.rows()
+        texts = pairs or chosen.select(pl.concat_str(pl.all(), separator="\x1f")).to_series().to_list()
+        ids = [0] * patients.height
         new = []
-        for i in used:
-            pair = pairs[i]
-            found = by_pair.get(pair)
+        for i, text in zip(used.to_list(), texts, strict=True):
+            found = by_pair.get(text)
             if found is None:
+                pair = text if isinstance(text, tuple) else tuple(text.split("\x1f"))
                 key = self.pseudonymizer.patient_key(*pair)
                 found = by_key.get(key)
                 if found is None:
@@ -362,8 +368,8 @@ class _Catalog:
                     self.next_patient += 1
                     self.pending_keys.append(key)
                     new.append((found, key))
-                by_pair[pair] = found
-                self.pending_pairs.append(pair)
+                by_pair[text] = found
+                self.pending_pairs.append(text)
             ids[i] = found
         if new:
             frame = pl.DataFrame(new, schema={"patient_id": pl.Int32, "patient_key": pl.Utf8}, orient="row")
@@ -503,7 +509,7 @@ def _prepare_piece(
         obx_rows = obx_rows.filter(pl.Series(landed[obx_rows["message_index"].to_numpy()]))
     observations = piece.landing_rows(obx_rows)
     if observations.height:
-        patient_ids = catalog.patient_ids(conn, piece.patients, obx_rows["patient_index"].unique().to_list())
+        patient_ids = catalog.patient_ids(conn, piece.patients, obx_rows["patient_index"].unique())
         first_order = catalog.next_order
         landing.orders.append(catalog.orders(piece.obrs))
         observations = observations.select(

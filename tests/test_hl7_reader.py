@@ -1,6 +1,8 @@
 """The HL7 reader: framing, encoding characters, escapes, outcomes and fields (domain.md section 7)."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hepwatch.hl7.encoding import Encoding, Unescaper
 from hepwatch.hl7.framing import split_blocks
@@ -147,3 +149,15 @@ def test_text_that_only_starts_like_an_envelope_is_kept_as_stray_text():
 def test_a_blank_value_repetition_once_decoded_is_not_a_value():
     (o,) = read_lab_bytes(oru("C1", [obx(1, ALT, "56~\\.br\\")]).encode()).observations
     assert (o.value, o.value_repeats) == (56.0, 1)
+
+
+@given(st.text(alphabet="\r\n\x0b\x1c\ufeffAB|", max_size=40))
+def test_segment_lines_are_the_cr_split_lines_without_outer_line_feeds(text: str) -> None:
+    """split_segments' CR LF shortcut changes nothing: a text with a CR is cut on CR and every line loses
+    its leading and trailing LFs; a text without is cut on LF (framing, domain.md section 7)."""
+    from hepwatch.hl7.framing import split_segments
+
+    cr = "\r" in text
+    plain = text.replace("\x0b", "\r" if cr else "\n").replace("\x1c", "")
+    lines = [line.strip("\n") for line in plain.split("\r")] if cr else plain.split("\n")
+    assert split_segments(text) == [line.lstrip("\ufeff") for line in lines]

@@ -282,12 +282,11 @@ class AcceptedIds:
         """Which of these accepted messages (sending_facility, control_id, in file order) are duplicates."""
         identities = _identities(ids)
         run = self.run
-        duplicate = np.zeros(ids.height, dtype=bool)
-        for position, identity in enumerate(identities.to_list()):
-            if identity in run:
-                duplicate[position] = True
-            else:
-                run.add(identity)
+        texts = identities.to_list()
+        # accepted earlier in this run, or earlier in these messages
+        duplicate = np.fromiter(map(run.__contains__, texts), dtype=bool, count=len(texts))
+        duplicate |= ~identities.is_first_distinct().to_numpy()
+        run.update(texts)
         if len(self.before):
             hashes = identities.hash().to_numpy()
             at = np.minimum(np.searchsorted(self.before, hashes), len(self.before) - 1)

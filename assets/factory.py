@@ -12,8 +12,11 @@ import duckdb
 import pandera.polars as pa
 
 from assets.checks import column_schema, schema_valid, schema_valid_spec, schema_valid_window
+from assets.ingest import load_reference_tables
 from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, daily_partitions, single_run, window
-from assets.tables import read_table, replace_table, replace_window, sql
+from assets.tables import bind, read_table, replace_table, replace_window, sql
+from hepwatch.stage import STAGED, replace_days, stage_dir
+from hepwatch.stage import connect as stage_connect
 from pipelines.resources import Feeds, Monitoring, Warehouse
 
 # A check computed with the rows of the run's window: (connection, feeds, monitoring, start, end) -> result.
@@ -37,6 +40,10 @@ def sql_table_asset(
     schema, name = key
     table = f"{schema}.{name}"
     partitioned = date_column is not None
+    # HEPWATCH_STAGE_DIR (hepwatch.stage): a daily staged table is Parquet day partitions, built by a step
+    # that never opens hepwatch.duckdb, so it needs no turn in the writers' pool: many can run at once
+    stageable = schema == "staging" and name in STAGED and date_column == STAGED[name]
+    parallel = stageable and stage_dir() is not None
 
     @dg.asset(
         key=key,
@@ -47,7 +54,7 @@ def sql_table_asset(
         check_specs=[schema_valid_spec(key), *(spec for spec, _ in window_checks)],
         partitions_def=daily_partitions if partitioned else None,
         backfill_policy=single_run if partitioned else None,
-        pool=WAREHOUSE_POOL,
+        pool=None if parallel else WAREHOUSE_POOL,
         freshness_policy=MART_FRESHNESS if schema == "marts" else None,
         metadata={"table": table, "sql": f"assets/sql/{name}.sql"},
     )
@@ -56,6 +63,26 @@ def sql_table_asset(
     ) -> dg.MaterializeResult:
         query = sql(name)
         extra: list[dg.AssetCheckResult] = []
+        stage = stage_dir() if stageable else None
+        if stage is not None and date_column is not None:
+            start, end = window(context)
+            with stage_connect(stage) as conn:
+                load_reference_tables(conn)
+                bound = bind(query, {"start": start, "end": end, **params()})
+                rows = replace_days(conn, stage, name, query, start, end, bound)
+                context.log.info(
+                    f"{table}: {rows} rows for {start} to {end} (exclusive), as Parquet in {stage}"
+                )
+                valid = schema_valid_window(model, conn, table, date_column, start, end)
+                extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
+            return dg.MaterializeResult(
+                metadata={
+                    "dagster/row_count": rows,
+                    "dagster/column_schema": column_schema(model),
+                    "stage_dir": str(stage / "staging" / name),
+                },
+                check_results=[valid, *extra],
+            )
         with warehouse.connect() as conn:
             if date_column is not None:
                 start, end = window(context)

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from assets.partitions import WAREHOUSE_POOL
 from assets.tables import run_script, sql, table_column_schema
@@ -11,6 +12,7 @@ from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.labs import ingest_lab_files
 from hepwatch.pending import fingerprint, mark
 from hepwatch.pseudonym import Pseudonymizer
+from hepwatch.stage import export_landing, stage_dir
 from hepwatch.warehouse import fetch_value, pseudonym_key
 from pipelines.resources import PROJECT_ROOT, Feeds, Warehouse
 
@@ -25,6 +27,39 @@ def _require_feeds(feeds: Feeds) -> None:
         raise dg.Failure(f"feeds directory {feeds.path} does not exist (set --feeds or HEPWATCH_FEEDS_DIR)")
 
 
+def _reference_files() -> tuple[list[str], list[str]]:
+    """The code map files and the signal threshold files, with the user's own (see reference_tables)."""
+    code_maps = [str(REFERENCE_DIR / "analyte_codes.csv")]
+    if os.environ.get(CODE_MAP_ENV):
+        code_maps.append(os.environ[CODE_MAP_ENV])
+    thresholds = [str(REFERENCE_DIR / "signal_thresholds.csv")]
+    if os.environ.get(THRESHOLDS_ENV):
+        thresholds.append(os.environ[THRESHOLDS_ENV])
+    return code_maps, thresholds
+
+
+def load_reference_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """The `ref` schema's tables and macros from the reference CSVs (a few milliseconds): the warehouse's,
+    and a Parquet staging step's own (hepwatch.stage)."""
+    code_maps, thresholds = _reference_files()
+    run_script(
+        conn,
+        sql("ref_tables"),
+        code_map_files=code_maps,
+        unit_file=str(REFERENCE_DIR / "unit_conversions.csv"),
+        default_uln_file=str(REFERENCE_DIR / "default_uln.csv"),
+        ctcae_file=str(REFERENCE_DIR / "ctcae_v5_grades.csv"),
+        threshold_files=thresholds,
+        thresholds_file=os.environ.get(THRESHOLDS_ENV, ""),
+    )
+
+
+def _export(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """With HEPWATCH_STAGE_DIR: the landing rows just appended, exported for the Parquet staging steps."""
+    stage = stage_dir()
+    return export_landing(conn, stage) if stage is not None else {}
+
+
 @dg.asset(key=["ingest", "reference_tables"], group_name="ingest", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
 def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
     """The analyte code map, unit conversions, default ULNs, CTCAE v5 grading criteria and signal
@@ -33,23 +68,9 @@ def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
     Loaded from `hepwatch/reference/*.csv` (sources cited per row), plus the CSV named by HEPWATCH_CODE_MAP
     (your labs' local codes) and the one named by HEPWATCH_THRESHOLDS (overrides of signal thresholds).
     """
-    code_maps = [str(REFERENCE_DIR / "analyte_codes.csv")]
-    if os.environ.get(CODE_MAP_ENV):
-        code_maps.append(os.environ[CODE_MAP_ENV])
-    thresholds = [str(REFERENCE_DIR / "signal_thresholds.csv")]
-    if os.environ.get(THRESHOLDS_ENV):
-        thresholds.append(os.environ[THRESHOLDS_ENV])
+    code_maps, thresholds = _reference_files()
     with warehouse.connect() as conn:
-        run_script(
-            conn,
-            sql("ref_tables"),
-            code_map_files=code_maps,
-            unit_file=str(REFERENCE_DIR / "unit_conversions.csv"),
-            default_uln_file=str(REFERENCE_DIR / "default_uln.csv"),
-            ctcae_file=str(REFERENCE_DIR / "ctcae_v5_grades.csv"),
-            threshold_files=thresholds,
-            thresholds_file=os.environ.get(THRESHOLDS_ENV, ""),
-        )
+        load_reference_tables(conn)
         codes = fetch_value(conn, "SELECT count(*) FROM ref.analyte_code_rows")
         conflicts = conn.execute(
             "SELECT kind, match_key, list(DISTINCT analyte) FROM ref.analyte_code_rows GROUP BY ALL "
@@ -84,6 +105,7 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
     with warehouse.connect() as conn:
         summary = ingest_lab_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
         marked = mark(conn)  # the days whose tables this changes, for the next build
+        exported = _export(conn)
         totals = dict(
             conn.execute("SELECT outcome, count(*) FROM landing.lab_messages GROUP BY ALL").fetchall()
         )
@@ -101,6 +123,7 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
             "messages_total": sum(totals.values()),
             "observations_total": observations,
             "pending_days_marked": marked,
+            **({"stage_rows_exported": sum(exported.values())} if stage_dir() else {}),
         }
     )  # fmt: skip
 
@@ -118,6 +141,7 @@ def dosing_feed(
     with warehouse.connect() as conn:
         summary = ingest_dosing_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
         marked = mark(conn)
+        exported = _export(conn)
         total = fetch_value(conn, "SELECT count(*) FROM landing.dosing_rows")
         schema = table_column_schema(conn, "landing.dosing_rows")
     return dg.MaterializeResult(
@@ -130,5 +154,6 @@ def dosing_feed(
             "new_quarantined": summary.quarantined,
             "unreadable_files": summary.unreadable_files,
             "pending_days_marked": marked,
+            **({"stage_rows_exported": sum(exported.values())} if stage_dir() else {}),
         }
     )

@@ -17,7 +17,8 @@ def sql(name: str) -> str:
     return resources.files("assets").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
-def _params(query: str, params: dict[str, object]) -> dict[str, object]:
+def bind(query: str, params: dict[str, object]) -> dict[str, object]:
+    """The parameters a query names (DuckDB refuses ones it does not)."""
     return {name: value for name, value in params.items() if f"${name}" in query}
 
 
@@ -35,7 +36,7 @@ def replace_window(
 
     Re-running a partition replaces its rows; it never appends them twice. Returns the rows written.
     """
-    bound = _params(query, {"start": start, "end": end, **params})
+    bound = bind(query, {"start": start, "end": end, **params})
     conn.execute("BEGIN")
     try:
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({query}) LIMIT 0", bound)
@@ -55,7 +56,7 @@ def replace_window(
 
 def replace_table(conn: duckdb.DuckDBPyConnection, table: str, query: str, **params: object) -> int:
     """Rebuild a whole table from its query (atomically: CREATE OR REPLACE). Returns its row count."""
-    conn.execute(f"CREATE OR REPLACE TABLE {table} AS {query}", _params(query, params))
+    conn.execute(f"CREATE OR REPLACE TABLE {table} AS {query}", bind(query, params))
     return int(fetch_value(conn, f"SELECT count(*) FROM {table}"))
 
 
@@ -67,7 +68,7 @@ def run_script(conn: duckdb.DuckDBPyConnection, script: str, **params: object) -
     """Run a multi-statement SQL file, binding to each statement only the parameters it names."""
     for statement in conn.extract_statements(script):
         text = statement.query
-        conn.execute(text, _params(text, params))
+        conn.execute(text, bind(text, params))
 
 
 def table_column_schema(conn: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:

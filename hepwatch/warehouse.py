@@ -75,6 +75,16 @@ def prepare(conn: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> None:
         _number_patients(conn)
     conn.execute(read_sql("warehouse.sql"))
     conn.execute(read_sql("restricted.sql"))
+    _staged_views(conn)
+
+
+def _staged_views(conn: duckdb.DuckDBPyConnection) -> None:
+    """With HEPWATCH_STAGE_DIR, the staged tables are Parquet day partitions: read through views."""
+    from hepwatch.stage import attach_views, stage_dir  # (it builds on this module)
+
+    stage = stage_dir()
+    if stage is not None:
+        attach_views(conn, stage)
 
 
 def _table_type(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
@@ -224,6 +234,7 @@ def open_warehouse(
     shared_conn = _SHARED.get(paths.internal.resolve())
     if shared_conn is not None:
         cursor = shared_conn.cursor()
+        _staged_views(cursor)  # staged day files may have appeared since the database was opened
         try:
             yield cursor
         finally:

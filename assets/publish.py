@@ -8,10 +8,17 @@ Incrementally (issue 7): when the previous file was published by the same table 
 starts as a copy of it, and of the daily-partitioned marts only the days rebuilt since (landing.window_builds)
 are replaced; the other marts are copied whole. Publishing a one-day change to a year of marts then costs a
 file copy and that day's rows, not the year's.
+
+As configuration (HEPWATCH_MARTS_TARGET), the published tables are then also written to a database DuckDB
+attaches from that string: another DuckDB file (a shared volume), `md:<database>` (MotherDuck) or
+`ducklake:<metadata>` (a DuckLake catalog). The copy is read from analytics.duckdb alone, by a connection that
+sees nothing else of the warehouse, once the local file is in place: a failing target fails the asset but
+never the local publish.
 """
 
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from datetime import date, datetime
@@ -32,6 +39,7 @@ from assets.marts import (
     quarantine,
 )
 from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL
+from hepwatch.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 from pipelines.resources import Warehouse
 from schemas.marts import (
     AbnormalEnzymeCasesDaily,
@@ -44,6 +52,11 @@ from schemas.marts import (
     MonitoringGaps,
     Quarantine,
 )
+
+MARTS_TARGET_ENV = "HEPWATCH_MARTS_TARGET"
+TARGET_ALIAS = "hepwatch_marts_target"
+_SOURCE_ALIAS = "hepwatch_analytics"
+_TOKEN = re.compile(r"(token=).*", re.IGNORECASE | re.DOTALL)
 
 # table: (model, sort order, date column of a daily-partitioned mart)
 PUBLISHED: dict[str, tuple[type[pa.DataFrameModel], str, str | None]] = {
@@ -69,17 +82,21 @@ def _signature() -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _copy_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+def _copy_table(
+    conn: duckdb.DuckDBPyConnection, table: str, target: str = "publish", source: str = "marts"
+) -> None:
+    """Create (or replace) `target`.marts.`table` from `source`.`table`: the published columns, sorted, with
+    the table's and every column's COMMENT."""
     model, order, _ = PUBLISHED[table]
     columns = list(model.to_schema().columns)
     conn.execute(
-        f"CREATE OR REPLACE TABLE publish.marts.{table} AS "
-        f"SELECT {', '.join(columns)} FROM marts.{table} ORDER BY {order}"
+        f"CREATE OR REPLACE TABLE {target}.marts.{table} AS "
+        f"SELECT {', '.join(columns)} FROM {source}.{table} ORDER BY {order}"
     )
-    conn.execute(f"COMMENT ON TABLE publish.marts.{table} IS {_literal(model.__doc__ or '')}")
+    conn.execute(f"COMMENT ON TABLE {target}.marts.{table} IS {_literal(model.__doc__ or '')}")
     for name, column in model.to_schema().columns.items():
         conn.execute(
-            f"COMMENT ON COLUMN publish.marts.{table}.{name} IS {_literal(column.description or '')}"
+            f"COMMENT ON COLUMN {target}.marts.{table}.{name} IS {_literal(column.description or '')}"
         )
 
 
@@ -97,6 +114,54 @@ def _copy_days(conn: duckdb.DuckDBPyConnection, table: str, start: date, end: da
 
 def _literal(text: str) -> str:
     return "'" + " ".join(text.split()).replace("'", "''") + "'"
+
+
+def redact(target: str) -> str:
+    """The target as it may be logged: everything after `token=` replaced by `...`."""
+    return _TOKEN.sub(r"\1...", target)
+
+
+class MartsTargetError(Exception):
+    """Writing the published marts to HEPWATCH_MARTS_TARGET failed; the message names the (redacted) target."""
+
+
+def marts_target() -> str | None:
+    """HEPWATCH_MARTS_TARGET, or None when it is unset or empty."""
+    return os.environ.get(MARTS_TARGET_ENV, "").strip() or None
+
+
+def publish_to_target(analytics: os.PathLike[str] | str, target: str) -> int:
+    """Write every table of PUBLISHED, as analytics.duckdb holds it, to the database DuckDB attaches from
+    `target`, in one transaction there (schema `marts`, tables replaced, COMMENTs as in analytics.duckdb).
+    The connection is a new in-memory one with analytics.duckdb attached read-only: the target can receive
+    nothing but the published marts. Returns the number of tables written."""
+    shown = redact(target)
+    with duckdb.connect() as conn:
+        conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT}'")
+        conn.execute(f"ATTACH {_quoted(str(analytics))} AS {_SOURCE_ALIAS} (READ_ONLY)")
+        step = "attaching"
+        try:
+            conn.execute(f"ATTACH {_quoted(target)} AS {TARGET_ALIAS}")
+            step = "writing to"
+            conn.execute("BEGIN")
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {TARGET_ALIAS}.marts")
+            for table in PUBLISHED:
+                _copy_table(conn, table, target=TARGET_ALIAS, source=f"{_SOURCE_ALIAS}.marts")
+            conn.execute("COMMIT")
+            step = "detaching"
+            conn.execute(f"DETACH {TARGET_ALIAS}")
+        except duckdb.Error as error:
+            reason = redact(str(error).replace(target, shown))
+            # from None: DuckDB's own error (whose message may hold the whole string) is not chained
+            raise MartsTargetError(
+                f"publishing the marts to {MARTS_TARGET_ENV}={shown!r} failed while {step} it: {reason}"
+            ) from None
+    return len(PUBLISHED)
+
+
+def _quoted(text: str) -> str:
+    """A SQL string literal, verbatim (unlike _literal, whitespace is kept)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 @dg.asset(
@@ -171,6 +236,13 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
         staging_file.with_name(staging_file.name + ".wal").unlink(missing_ok=True)
     mode = f"incrementally (days rebuilt: {windows})" if incremental else "in full"
     context.log.info(f"published {paths.analytics} {mode}: {counts}")
+    target_metadata: dict[str, str | int] = {}
+    target = marts_target()
+    if target is not None:
+        # analytics.duckdb is in place and the marks committed: a failing target loses no local publish
+        tables = publish_to_target(paths.analytics, target)
+        context.log.info(f"published {tables} tables to {MARTS_TARGET_ENV}={redact(target)!r}")
+        target_metadata = {"marts_target": redact(target), "marts_target_tables": tables}
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(paths.analytics)),
@@ -185,5 +257,6 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
             ),
             **{f"rows/{table}": n for table, n in counts.items()},
             "incremental": incremental,
+            **target_metadata,
         }
     )

@@ -40,7 +40,7 @@ def sql_table_asset(
     schema, name = key
     table = f"{schema}.{name}"
     partitioned = date_column is not None
-    # HEPWATCH_STAGE_DIR (hepwatch.stage): a daily staged table is Parquet day partitions, built by a step
+    # HEPWATCH_STAGE_URI (hepwatch.stage): a daily staged table is Parquet day partitions, built by a step
     # that never opens hepwatch.duckdb, so it needs no turn in the writers' pool: many can run at once
     stageable = schema == "staging" and name in STAGED and date_column == STAGED[name]
     parallel = stageable and stage_dir() is not None
@@ -79,7 +79,7 @@ def sql_table_asset(
                 metadata={
                     "dagster/row_count": rows,
                     "dagster/column_schema": column_schema(model),
-                    "stage_dir": str(stage / "staging" / name),
+                    "stage": stage.url(stage.path("staging", name)),
                 },
                 check_results=[valid, *extra],
             )

@@ -55,7 +55,7 @@ def load_reference_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _export(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """With HEPWATCH_STAGE_DIR: the landing rows just appended, exported for the Parquet staging steps."""
+    """With HEPWATCH_STAGE_URI: the landing rows just appended, exported for the Parquet staging steps."""
     stage = stage_dir()
     return export_landing(conn, stage) if stage is not None else {}
 

@@ -1,7 +1,9 @@
 """Staged data as Parquet, partitioned by day (issue 7): the road to many writers.
 
-With `HEPWATCH_STAGE_DIR` set (a directory: local, or a shared volume that every worker mounts), the daily
-staged tables (`STAGED`) are not DuckDB tables in `hepwatch.duckdb` but Parquet files, one directory per day:
+With `HEPWATCH_STAGE_URI` set, the daily staged tables (`STAGED`) are not DuckDB tables in `hepwatch.duckdb`
+but Parquet files, one directory per day, under that location: a directory (local, or a shared volume every
+worker mounts) or object storage (`s3://bucket/prefix`, `gs://...`, `az://...`: any fsspec URL, with its
+fsspec package installed, e.g. `s3fs`, and its credentials in the environment):
 
     STAGE/staging/liver_observations/collected_date=2025-01-01/data_0.parquet
     STAGE/staging/dosing_records/dose_date=2025-01-01/data_0.parquet
@@ -15,26 +17,30 @@ after each ingestion (one writer, in order), the rows it appended are exported t
 staging step opens an in-memory DuckDB whose `landing.*` are views over those files, builds its window of
 days with the same SQL as in DuckDB mode, and replaces its days' directories. Steps over different days (or
 different tables) write different directories, so any number of them can run at once, in any process or
-machine that mounts the directory; `hepwatch.duckdb`, where the marts are built, reads the staged tables
-through views over the partitions (`attach_views`). Each day's file is replaced by a rename, so a reader sees
-a day's old file or its new one, never half of one.
+machine that reaches the location; `hepwatch.duckdb`, where the marts are built, reads the staged tables
+through views over the partitions (`attach_views`). Each day's file is written under a temporary name and
+then moved into place (a rename on a file system, a copy of one object on object storage), so a reader sees
+a day's old file or its new one, never half of one. DuckDB reads and writes object storage through the same
+fsspec file system (`register_filesystem`): no DuckDB extension is needed.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import fsspec
 
 from hepwatch.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, fetch_value, read_sql
 
-STAGE_ENV = "HEPWATCH_STAGE_DIR"
+STAGE_ENV = "HEPWATCH_STAGE_URI"
 
 # staged table: the date column its days are partitioned by
 STAGED = {"liver_observations": "collected_date", "dosing_records": "dose_date"}
@@ -50,59 +56,95 @@ LANDING = {
 }
 
 
-def stage_dir() -> Path | None:
-    """HEPWATCH_STAGE_DIR, or None: the staged tables are DuckDB tables (the default)."""
+@dataclass(frozen=True)
+class Stage:
+    """Where staged data lives: an fsspec file system and the root path within it."""
+
+    fs: Any  # fsspec.AbstractFileSystem
+    root: str
+
+    @property
+    def local(self) -> bool:
+        return "file" in _protocols(self.fs)
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    def url(self, path: str) -> str:
+        """A path as DuckDB reads it: itself on the local file system, else with the protocol."""
+        return path if self.local else f"{_protocols(self.fs)[0]}://{path.lstrip('/')}"
+
+    def register(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Let DuckDB read and write this file system (object storage) through fsspec."""
+        if not self.local and not conn.filesystem_is_registered(_protocols(self.fs)[0]):
+            conn.register_filesystem(self.fs)
+
+    def __str__(self) -> str:
+        return self.url(self.root)
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
+
+
+def stage_dir() -> Stage | None:
+    """HEPWATCH_STAGE_URI as a Stage, or None: the staged tables are DuckDB tables (the default)."""
     configured = os.environ.get(STAGE_ENV, "").strip()
-    return Path(configured).resolve() if configured else None
+    if not configured:
+        return None
+    if "://" not in configured:
+        configured = str(Path(configured).resolve())
+    fs, root = fsspec.core.url_to_fs(configured)
+    return Stage(fs, root)
 
 
-def _literal(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _glob(directory: Path) -> str:
-    return _literal(directory / "*" / "*.parquet")
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 # ---- landing: exported after each ingestion (the warehouse's one writer) -------------------------------
 
 
-def export_landing(conn: duckdb.DuckDBPyConnection, stage: Path) -> dict[str, int]:
+def export_landing(conn: duckdb.DuckDBPyConnection, stage: Stage) -> dict[str, int]:
     """Write the landing rows appended since the last export to STAGE/landing/<table>/; returns the rows
-    written per table. The high-water marks live in `landing.stage_exports`, with the directory they were
-    written to: a new directory (or one emptied by hand) starts again from the first row."""
+    written per table. The high-water marks live in `landing.stage_exports`, with the location they were
+    written to: a new location (or one emptied by hand) starts again from the first row."""
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS landing.stage_exports "
-        "(table_name VARCHAR NOT NULL, stage VARCHAR NOT NULL, high BIGINT NOT NULL, PRIMARY KEY (table_name, stage))"
+        "CREATE TABLE IF NOT EXISTS landing.stage_exports (table_name VARCHAR NOT NULL, stage VARCHAR NOT NULL, "
+        "high BIGINT NOT NULL, PRIMARY KEY (table_name, stage))"
     )
+    stage.register(conn)
+    fs = stage.fs
     written = {}
     for table, column in LANDING.items():
-        directory = stage / "landing" / table
+        directory = stage.path("landing", table)
         found = fetch_value(
             conn,
             "SELECT high FROM landing.stage_exports WHERE table_name = ? AND stage = ?",
             [table, str(stage)],
         )
-        if found is None or not directory.is_dir():
-            shutil.rmtree(directory, ignore_errors=True)
-            directory.mkdir(parents=True)
-            _write(conn, f"SELECT * FROM landing.{table} LIMIT 0", directory / "schema.parquet")
+        if found is None or not fs.exists(stage.path("landing", table, "schema.parquet")):
+            if fs.exists(directory):
+                fs.rm(directory, recursive=True)
+            fs.makedirs(directory, exist_ok=True)
+            _write(
+                conn,
+                stage,
+                f"SELECT * FROM landing.{table} LIMIT 0",
+                stage.path("landing", table, "schema.parquet"),
+            )
             found = -1
         high = fetch_value(conn, f"SELECT coalesce(max({column}), -1) FROM landing.{table}")
         if high > found:
+            rows = f"FROM landing.{table} WHERE {column} > {int(found)} AND {column} <= {int(high)}"
             _write(
                 conn,
-                f"SELECT * FROM landing.{table} WHERE {column} > {int(found)} AND {column} <= {int(high)} "
-                f"ORDER BY {column}",
-                directory / f"{found + 1:015d}-{high:015d}.parquet",
+                stage,
+                f"SELECT * {rows} ORDER BY {column}",
+                stage.path("landing", table, f"{found + 1:015d}-{high:015d}.parquet"),
             )
-            written[table] = int(
-                fetch_value(
-                    conn,
-                    f"SELECT count(*) FROM landing.{table} WHERE {column} > ? AND {column} <= ?",
-                    [found, high],
-                )
-            )
+            written[table] = int(fetch_value(conn, f"SELECT count(*) {rows}"))
         conn.execute(
             "INSERT OR REPLACE INTO landing.stage_exports VALUES (?, ?, ?)",
             [table, str(stage), max(high, found)],
@@ -110,30 +152,33 @@ def export_landing(conn: duckdb.DuckDBPyConnection, stage: Path) -> dict[str, in
     return written
 
 
-def _write(conn: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+def _write(conn: duckdb.DuckDBPyConnection, stage: Stage, query: str, target: str) -> None:
     """COPY a query to one Parquet file, under a temporary name first: readers never see half a file."""
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
-    conn.execute(f"COPY ({query}) TO {_literal(partial)} (FORMAT parquet)")
-    os.replace(partial, target)
+    head, _, name = target.rpartition("/")
+    partial = f"{head}/.{name}.{uuid.uuid4().hex}.partial"
+    conn.execute(f"COPY ({query}) TO {_literal(stage.url(partial))} (FORMAT parquet)")
+    stage.fs.mv(partial, target)
 
 
 # ---- the staging steps' own database -------------------------------------------------------------------
 
 
 @contextmanager
-def connect(stage: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(stage: Stage) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB that reads the exported landing tables (views), with the warehouse's views on
     them and the staged tables written so far; the caller adds the reference tables (`ref` schema)."""
     conn = duckdb.connect()
     try:
+        stage.register(conn)
         conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT}'")
         for schema in ("landing", "ref", "staging", "marts"):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for table in LANDING:
-            directory = stage / "landing" / table
-            if directory.is_dir():
+            directory = stage.path("landing", table)
+            if stage.fs.exists(stage.path("landing", table, "schema.parquet")):
                 conn.execute(
-                    f"CREATE VIEW landing.{table} AS SELECT * FROM read_parquet({_literal(directory / '*.parquet')})"
+                    f"CREATE VIEW landing.{table} AS "
+                    f"SELECT * FROM read_parquet({_literal(stage.url(directory + '/*.parquet'))})"
                 )
         conn.execute(read_sql("warehouse.sql"))  # the views (tables that are views here are left as they are)
         attach_views(conn, stage)
@@ -142,13 +187,13 @@ def connect(stage: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         conn.close()
 
 
-def attach_views(conn: duckdb.DuckDBPyConnection, stage: Path) -> None:
+def attach_views(conn: duckdb.DuckDBPyConnection, stage: Stage) -> None:
     """staging.<table> as a view over its day partitions, for every staged table written so far and not yet
-    a view (a DuckDB table of that name, from before HEPWATCH_STAGE_DIR was set, is replaced: run
+    a view (a DuckDB table of that name, from before HEPWATCH_STAGE_URI was set, is replaced: run
     `hepwatch run --full`). Called whenever the warehouse is opened, or a cursor of it handed out."""
+    stage.register(conn)
     for table in STAGED:
-        directory = stage / "staging" / table
-        if not any(directory.glob("*/*.parquet")):
+        if not stage.fs.exists(stage.path("staging", table, "_schema", "empty.parquet")):
             continue
         kind = fetch_value(
             conn,
@@ -160,15 +205,16 @@ def attach_views(conn: duckdb.DuckDBPyConnection, stage: Path) -> None:
             continue  # (its glob finds the day files written since)
         if kind == "BASE TABLE":
             conn.execute(f"DROP TABLE staging.{table}")
+        files = stage.url(stage.path("staging", table, "*", "*.parquet"))
         conn.execute(
             f"CREATE OR REPLACE VIEW staging.{table} AS "
-            f"SELECT * FROM read_parquet({_glob(directory)}, hive_partitioning = false)"
+            f"SELECT * FROM read_parquet({_literal(files)}, hive_partitioning = false)"
         )
 
 
 def replace_days(
     conn: duckdb.DuckDBPyConnection,
-    stage: Path,
+    stage: Stage,
     table: str,
     query: str,
     start: date,
@@ -178,27 +224,30 @@ def replace_days(
     """Write the query's rows for the days [start, end) of a staged table, one directory per day, and
     replace those days' directories (a day with no rows loses its old file). Returns the rows written."""
     column = STAGED[table]
-    directory = stage / "staging" / table
-    build = directory / f".build-{uuid.uuid4().hex}"  # outside the views' glob (no `column=` directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    fs = stage.fs
+    directory = stage.path("staging", table)
+    build = stage.path("staging", table, f".build-{uuid.uuid4().hex}")  # outside the views' glob
+    fs.makedirs(directory, exist_ok=True)
     try:
         # COPY takes no parameters: the window goes through a temporary table (it spills past memory_limit)
         conn.execute(f"CREATE OR REPLACE TEMP TABLE hepwatch_window AS {query}", params)
         conn.execute(
-            f"COPY hepwatch_window TO {_literal(build)} (FORMAT parquet, PARTITION_BY ({column}), "
+            f"COPY hepwatch_window TO {_literal(stage.url(build))} (FORMAT parquet, PARTITION_BY ({column}), "
             "WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'data_{i}')"
         )
-        schema = directory / "_schema"
-        if not (schema / "empty.parquet").exists():  # the columns, for a view before any day has rows
-            schema.mkdir(exist_ok=True)
-            _write(conn, "SELECT * FROM hepwatch_window LIMIT 0", schema / "empty.parquet")
+        schema = stage.path("staging", table, "_schema", "empty.parquet")
+        if not fs.exists(schema):  # the columns, for a view before any day has rows
+            fs.makedirs(stage.path("staging", table, "_schema"), exist_ok=True)
+            _write(conn, stage, "SELECT * FROM hepwatch_window LIMIT 0", schema)
         conn.execute("DROP TABLE hepwatch_window")
         day = start
         while day < end:
-            _replace_day(build / f"{column}={day.isoformat()}", directory / f"{column}={day.isoformat()}")
+            part = f"{column}={day.isoformat()}"
+            _replace_day(fs, f"{build}/{part}", stage.path("staging", table, part))
             day += timedelta(days=1)
     finally:
-        shutil.rmtree(build, ignore_errors=True)
+        if fs.exists(build):
+            fs.rm(build, recursive=True)
     attach_views(conn, stage)
     return int(
         fetch_value(
@@ -209,16 +258,15 @@ def replace_days(
     )
 
 
-def _replace_day(new: Path, old: Path) -> None:
-    files = sorted(new.glob("*.parquet")) if new.is_dir() else []
+def _replace_day(fs: Any, new: str, old: str) -> None:
+    files = sorted(fs.glob(f"{new}/*.parquet")) if fs.exists(new) else []
+    names = {path.rpartition("/")[2] for path in files}
     if files:
-        old.mkdir(exist_ok=True)
-        for file in files:
-            os.replace(file, old / file.name)
-    if old.is_dir():
-        keep = {file.name for file in files}
-        for stale in old.glob("*.parquet"):
-            if stale.name not in keep:
-                stale.unlink()
-        if not keep:
-            old.rmdir()
+        fs.makedirs(old, exist_ok=True)
+        for path in files:
+            fs.mv(path, f"{old}/{path.rpartition('/')[2]}")
+    for stale in fs.glob(f"{old}/*.parquet") if fs.exists(old) else []:
+        if stale.rpartition("/")[2] not in names:
+            fs.rm(stale)
+    if not names and fs.exists(old) and fs.isdir(old) and not fs.ls(old):
+        fs.rmdir(old)

@@ -79,7 +79,7 @@ def prepare(conn: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> None:
 
 
 def _staged_views(conn: duckdb.DuckDBPyConnection) -> None:
-    """With HEPWATCH_STAGE_DIR, the staged tables are Parquet day partitions: read through views."""
+    """With HEPWATCH_STAGE_URI, the staged tables are Parquet day partitions: read through views."""
     from hepwatch.stage import attach_views, stage_dir  # (it builds on this module)
 
     stage = stage_dir()

@@ -1,4 +1,4 @@
-"""Staged data as Parquet day partitions (HEPWATCH_STAGE_DIR, issue 7): the same marts as with DuckDB
+"""Staged data as Parquet day partitions (HEPWATCH_STAGE_URI, issue 7): the same marts as with DuckDB
 staging; a day's directory holds that day's rows only; re-runs replace days instead of appending; several
 writers at once (processes building different days, a multiprocess backfill whose staging steps run outside
 the writers' pool) give what one writer gives."""
@@ -6,6 +6,7 @@ the writers' pool) give what one writer gives."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 from datetime import date, timedelta
 from itertools import pairwise
@@ -32,7 +33,7 @@ def feeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def duckdb_staged(feeds: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The reference: a run with the staged tables in DuckDB (HEPWATCH_STAGE_DIR unset)."""
+    """The reference: a run with the staged tables in DuckDB (HEPWATCH_STAGE_URI unset)."""
     warehouse = tmp_path_factory.mktemp("duckdb-staged") / "warehouse"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HEPWATCH_PSEUDONYM_KEY", "parquet-test")
@@ -49,12 +50,17 @@ def staged_rows(warehouse: Path, table: str, arrival: bool = True) -> list[tuple
         return conn.execute(f"SELECT {columns} FROM staging.{table} ORDER BY ALL").fetchall()
 
 
+@pytest.mark.parametrize("location", ["directory", "object storage"])
 def test_parquet_staging_publishes_the_same_marts(
-    feeds: Path, duckdb_staged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    location: str, feeds: Path, duckdb_staged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """In a directory, and on object storage (fsspec's in-memory file system stands in for s3:// or gs://:
+    the same calls, no rename, DuckDB reading and writing through fsspec)."""
     monkeypatch.setenv("HEPWATCH_PSEUDONYM_KEY", "parquet-test")
-    stage_dir = tmp_path / "stage"
-    monkeypatch.setenv(stage.STAGE_ENV, str(stage_dir))
+    uri = str(tmp_path / "stage") if location == "directory" else f"memory://{tmp_path.name}/stage"
+    monkeypatch.setenv(stage.STAGE_ENV, uri)
+    where = stage.stage_dir()
+    assert where is not None and where.local == (location == "directory")
     warehouse = tmp_path / "warehouse"
     run(str(feeds), str(warehouse))
     assert tables(warehouse) == tables(duckdb_staged)
@@ -68,20 +74,28 @@ def test_parquet_staging_publishes_the_same_marts(
         )
         landed = {t: conn.execute(f"SELECT count(*) FROM landing.{t}").fetchone()[0] for t in stage.LANDING}
     assert kinds["liver_observations"] == kinds["dosing_records"] == "VIEW"
-    for table, column in stage.STAGED.items():
-        # the staged rows, read through the warehouse's views, are DuckDB staging's rows
-        assert staged_rows(warehouse, table) == staged_rows(duckdb_staged, table)
-        days = sorted((stage_dir / "staging" / table).glob(f"{column}=*"))
-        assert len(days) >= 15
-        for day in days:  # a day's directory holds that day's rows and no other
-            found = duckdb.sql(f"SELECT DISTINCT {column} FROM read_parquet('{day}/*.parquet')").fetchall()
-            assert found == [(date.fromisoformat(day.name.split("=")[1]),)]
-    with duckdb.connect() as conn:  # every landing row was exported, once
-        for table, count in landed.items():
-            exported = conn.execute(
-                f"SELECT count(*) FROM read_parquet('{stage_dir / 'landing' / table}/*.parquet')"
-            ).fetchone()[0]
-            assert exported == count, table
+    with duckdb.connect() as reader:
+        where.register(reader)
+        for table, column in stage.STAGED.items():
+            days = sorted(where.fs.glob(where.path("staging", table, f"{column}=*")))
+            assert len(days) >= 15
+            for day in days:  # a day's directory holds that day's rows and no other
+                found = reader.sql(
+                    f"SELECT DISTINCT {column} FROM read_parquet('{where.url(day)}/*.parquet')"
+                ).fetchall()
+                assert found == [(date.fromisoformat(day.rpartition("=")[2]),)]
+            staged = reader.sql(
+                f"SELECT * FROM read_parquet('{where.url(where.path('staging', table))}/*/*.parquet') ORDER BY ALL"
+            ).fetchall()
+            assert staged == staged_rows(duckdb_staged, table)  # DuckDB staging's rows, row for row
+        for table, count in landed.items():  # every landing row was exported, once
+            exported = reader.sql(
+                f"SELECT count(*) FROM read_parquet('{where.url(where.path('landing', table))}/*.parquet')"
+            ).fetchall()
+            assert exported == [(count,)], table
+    if location == "directory":  # the warehouse's own views read the same files
+        for table in stage.STAGED:
+            assert staged_rows(warehouse, table) == staged_rows(duckdb_staged, table)
 
 
 def test_new_days_replace_partitions_instead_of_appending(
@@ -118,16 +132,19 @@ def test_new_days_replace_partitions_instead_of_appending(
         )
 
 
-def _build_range(stage_dir: str, start: date, end: date) -> int:
+def _build_range(location: str, start: date, end: date) -> int:
     """One writer: staging.liver_observations for [start, end), as its asset builds it."""
     from assets.ingest import load_reference_tables
     from assets.tables import bind, sql
 
     query = sql("liver_observations")
-    with stage.connect(Path(stage_dir)) as conn:
+    os.environ[stage.STAGE_ENV] = location
+    where = stage.stage_dir()
+    assert where is not None
+    with stage.connect(where) as conn:
         load_reference_tables(conn)
         bound = bind(query, {"start": start, "end": end})
-        return stage.replace_days(conn, Path(stage_dir), "liver_observations", query, start, end, bound)
+        return stage.replace_days(conn, where, "liver_observations", query, start, end, bound)
 
 
 def test_writers_building_different_days_at_once_give_one_writers_partitions(
@@ -137,8 +154,11 @@ def test_writers_building_different_days_at_once_give_one_writers_partitions(
     partitions they leave are, row for row, DuckDB staging's table."""
     monkeypatch.setenv("HEPWATCH_PSEUDONYM_KEY", "parquet-test")
     stage_dir = tmp_path / "stage"
+    monkeypatch.setenv(stage.STAGE_ENV, str(stage_dir))
+    where = stage.stage_dir()
+    assert where is not None
     with duckdb.connect(str(duckdb_staged / "hepwatch.duckdb")) as conn:
-        stage.export_landing(conn, stage_dir)
+        stage.export_landing(conn, where)
         conn.execute("DELETE FROM landing.stage_exports")  # leave the reference warehouse as it was
     with duckdb.connect(str(duckdb_staged / "hepwatch.duckdb"), read_only=True) as conn:
         first, last = conn.execute(

@@ -19,9 +19,12 @@ import pytest
 from hepwatch import stage
 from hepwatch.synthetic import generate_feeds
 from pipelines.cli import _day_range, run
-from tests.test_backfill import MULTIPROCESS, refresh_job, tables
+from tests.test_backfill import refresh_job, tables
 
 FIRST = date(2026, 6, 1)
+# Step processes started afresh (spawn): a forkserver started by an earlier test in this process would hand
+# its steps that test's environment (HEPWATCH_WAREHOUSE_DIR, HEPWATCH_STAGE_URI).
+SPAWNED = {"execution": {"config": {"multiprocess": {"max_concurrent": 2, "start_method": {"spawn": {}}}}}}
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +198,7 @@ def test_a_multiprocess_backfill_with_parquet_staging_matches_one_writer(
                 "dagster/asset_partition_range_start": first.isoformat(),
                 "dagster/asset_partition_range_end": last.isoformat(),
             },
-            run_config=MULTIPROCESS,
+            run_config=SPAWNED,
         )
         assert result.success
     assert tables(tmp_path / "parallel") == tables(duckdb_staged)

@@ -17,7 +17,8 @@ from tests.conftest import PROJECT
 SAMPLE_LABS = sorted((PROJECT / "sample_feeds" / "labs").rglob("*.hl7"))[:20]
 
 
-def test_a_wide_observation_table_is_migrated_row_for_row(tmp_path: Path) -> None:
+def _ingested(tmp_path: Path) -> tuple[Path, list[tuple], list[str]]:
+    """A warehouse of 20 sample lab files in today's layout, and its landing.lab_observations (rows, columns)."""
     feeds = tmp_path / "feeds" / "labs"
     feeds.mkdir(parents=True)
     for path in SAMPLE_LABS:
@@ -30,6 +31,11 @@ def test_a_wide_observation_table_is_migrated_row_for_row(tmp_path: Path) -> Non
         ).fetchall()
         columns = [d[0] for d in conn.description]
     assert len(expected) > 100
+    return warehouse, expected, columns
+
+
+def test_a_wide_observation_table_is_migrated_row_for_row(tmp_path: Path) -> None:
+    warehouse, expected, columns = _ingested(tmp_path)
 
     # Turn it back into the layout before issue 5: one wide table (keys as 40 hex digits, as they were).
     conn = duckdb.connect(str(warehouse / "hepwatch.duckdb"))
@@ -59,17 +65,8 @@ def test_a_wide_observation_table_is_migrated_row_for_row(tmp_path: Path) -> Non
 
 
 def test_patient_keys_on_every_observation_row_are_numbered_once(tmp_path: Path) -> None:
-    feeds = tmp_path / "feeds" / "labs"
-    feeds.mkdir(parents=True)
-    for path in SAMPLE_LABS:
-        shutil.copy(path, feeds / path.name)
-    warehouse = tmp_path / "warehouse"
-    with connect(warehouse) as conn:
-        ingest_lab_files(conn, feeds.parent, Pseudonymizer(b"k"), workers=0)
-        expected = conn.execute(
-            "SELECT * FROM landing.lab_observations ORDER BY arrival_seq, obx_index"
-        ).fetchall()
-        patients = conn.execute("SELECT count(DISTINCT patient_key) FROM landing.lab_observations").fetchall()
+    warehouse, expected, columns = _ingested(tmp_path)
+    patients = len({row[columns.index("patient_key")] for row in expected})
 
     # The layout before landing.lab_patients: the key itself on every landing.lab_obx row.
     conn = duckdb.connect(str(warehouse / "hepwatch.duckdb"))
@@ -93,5 +90,5 @@ def test_patient_keys_on_every_observation_row_are_numbered_once(tmp_path: Path)
         ).fetchall()
         columns = {row[0] for row in conn.execute("DESCRIBE landing.lab_obx").fetchall()}
     assert migrated == expected
-    assert numbered == [(patients[0][0], patients[0][0])]  # each key once
+    assert numbered == [(patients, patients)]  # each key once
     assert "patient_key" not in columns and "patient_id" in columns

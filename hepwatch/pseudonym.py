@@ -26,20 +26,7 @@ class Pseudonymizer:
             digest = hmac.new(self._key, f"{pair[0]}\x1f{pair[1]}".encode(), hashlib.sha256).hexdigest()
             cached = self._cache[pair] = "pk_" + digest[:20]
             self._new.append((cached, pair[0], pair[1]))
-        if (id_authority, patient_id) != pair:
-            self._cache[(id_authority, patient_id)] = cached  # as given, for patient_keys
         return cached
-
-    def patient_keys(self, pairs: list[tuple[str, str]], used: list[int]) -> list[str | None]:
-        """patient_key of pairs[i] for every i in `used` (None for the others), in one pass over a cache
-        keyed by the pair as given (the identifiers are trimmed only on a miss)."""
-        keys: list[str | None] = [None] * len(pairs)
-        cache, key = self._cache, self.patient_key
-        for i in used:
-            pair = pairs[i]
-            found = cache.get(pair)
-            keys[i] = found if found is not None else key(*pair)
-        return keys
 
     def take_new(self) -> list[tuple[str, str, str]]:
         """(patient_key, id_authority, patient_id) keyed since the last call, for the restricted map."""

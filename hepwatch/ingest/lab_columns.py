@@ -209,14 +209,16 @@ class PieceColumns:
 
     def landing_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
         """These rows as landing.lab_obx columns: the OBR and description as this piece's row numbers
-        (`obr`, `description`; the writer turns them into ids), the rest gathered (LANDING_SCHEMA)."""
+        (`obr`, `description`; the writer turns them into ids), the rest gathered (LANDING_SCHEMA; the
+        texts of OBX-2 and OBX-5 dictionary-encoded, as they repeat: DuckDB copies each distinct text once)."""
+        values = self.values.with_columns(pl.col(pl.Utf8).cast(pl.Categorical))
         frame = pl.concat(
             [
                 rows.select(
                     "message_index", "patient_index", "obx_index", "obr", "description",
                     "key_hi", "key_lo", "collected_at",
                 ),
-                self.values[rows["value"]],
+                values[rows["value"]],
             ],
             how="horizontal",
         )  # fmt: skip

@@ -537,8 +537,9 @@ def _prepare_piece(
         messages.with_columns(
             message_index=pl.col("message_index").cast(pl.Int64) + state.blocks,
             line=pl.col("line").cast(pl.Int64) + state.lines,
-            file=pl.lit(feed.relative),
-            sha256=pl.lit(sha256),
+            # the same two texts on every row: dictionary-encoded, DuckDB copies them once
+            file=pl.lit(feed.relative, dtype=pl.Categorical),
+            sha256=pl.lit(sha256, dtype=pl.Categorical),
             arrival_seq=pl.col("message_index").cast(pl.Int64) + first_index,
         )
     )

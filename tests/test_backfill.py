@@ -31,6 +31,19 @@ def refresh_job() -> dg.JobDefinition:
     return defs().resolve_job_def("refresh")
 
 
+def run_range(instance: dg.DagsterInstance, first: date, last: date, run_config: dict):
+    """The refresh job over the days [first, last] as one run (a single-run backfill), out of process."""
+    return dg.execute_job(
+        dg.reconstructable(refresh_job),
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        },
+        run_config=run_config,
+    )
+
+
 def tables(warehouse) -> dict[str, list[tuple]]:
     with duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True) as conn:
         names = [n for (n,) in conn.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
@@ -62,19 +75,7 @@ def test_multiprocess_backfill_matches_an_in_process_run(feeds, tmp_path, monkey
     with dg.instance_for_test(overrides={"concurrency": {"pools": {"default_limit": 1}}}) as instance:
         # One run over every day (a single-run backfill), steps in parallel processes.
         first, last = figures["first_day"], figures["last_day"]
-        ranges = [(refresh_job, first, last)]
-        results = [
-            dg.execute_job(
-                dg.reconstructable(job),
-                instance=instance,
-                tags={
-                    "dagster/asset_partition_range_start": start.isoformat(),
-                    "dagster/asset_partition_range_end": end.isoformat(),
-                },
-                run_config=MULTIPROCESS,
-            )
-            for job, start, end in ranges
-        ]
+        results = [run_range(instance, first, last, MULTIPROCESS)]
         assert all(r.success for r in results)
         materialized = {
             e.partition

@@ -19,7 +19,7 @@ import pytest
 from hepwatch import stage
 from hepwatch.synthetic import generate_feeds
 from pipelines.cli import _day_range, run
-from tests.test_backfill import refresh_job, tables
+from tests.test_backfill import run_range, tables
 
 FIRST = date(2026, 6, 1)
 # Step processes started afresh (spawn): a forkserver started by an earlier test in this process would hand
@@ -191,14 +191,5 @@ def test_a_multiprocess_backfill_with_parquet_staging_matches_one_writer(
     assert days is not None
     first, last = days
     with dg.instance_for_test(overrides={"concurrency": {"pools": {"default_limit": 1}}}) as instance:
-        result = dg.execute_job(
-            dg.reconstructable(refresh_job),
-            instance=instance,
-            tags={
-                "dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": last.isoformat(),
-            },
-            run_config=SPAWNED,
-        )
-        assert result.success
+        assert run_range(instance, first, last, SPAWNED).success
     assert tables(tmp_path / "parallel") == tables(duckdb_staged)

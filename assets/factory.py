@@ -57,6 +57,8 @@ def sql_table_asset(
         pool=None if parallel else WAREHOUSE_POOL,
         freshness_policy=MART_FRESHNESS if schema == "marts" else None,
         metadata={"table": table, "sql": f"assets/sql/{name}.sql"},
+        owners=["team:data-engineering"],
+        tags={"partitioning": "daily" if partitioned else "none", "domain": "liver_safety"},
     )
     def _build(
         context: dg.AssetExecutionContext, warehouse: Warehouse, feeds: Feeds, monitoring: Monitoring
@@ -75,9 +77,10 @@ def sql_table_asset(
                 )
                 valid = schema_valid_window(model, conn, table, date_column, start, end)
                 extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
+                _row_counts_per_day(context, conn, table, date_column, start, end)
             return dg.MaterializeResult(
                 metadata={
-                    "dagster/row_count": rows,
+                    "window_row_count": rows,
                     "dagster/column_schema": column_schema(model),
                     "stage": stage.url(stage.path("staging", name)),
                 },
@@ -90,13 +93,38 @@ def sql_table_asset(
                 context.log.info(f"{table}: {rows} rows for {start} to {end} (exclusive)")
                 valid = schema_valid_window(model, conn, table, date_column, start, end)
                 extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
+                _row_counts_per_day(context, conn, table, date_column, start, end)
             else:
                 rows = replace_table(conn, table, query, **params())
                 context.log.info(f"{table}: {rows} rows")
                 valid = schema_valid(model, read_table(conn, table))
+        count_key = "window_row_count" if partitioned else "dagster/row_count"
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(model)},
+            metadata={count_key: rows, "dagster/column_schema": column_schema(model)},
             check_results=[valid, *extra],
         )
 
     return _build
+
+
+def _row_counts_per_day(
+    context: dg.AssetExecutionContext,
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    date_column: str,
+    start: date,
+    end: date,
+) -> None:
+    """`dagster/row_count` of each partition the run built, as that day's own count (the window's total is
+    `window_row_count`)."""
+    counts = dict(
+        conn.execute(
+            f"SELECT {date_column}, count(*) FROM {table} WHERE {date_column} >= $start AND {date_column} < $end "
+            "GROUP BY ALL",
+            {"start": start, "end": end},
+        ).fetchall()
+    )
+    for key in context.partition_keys:
+        context.add_asset_metadata(
+            {"dagster/row_count": counts.get(date.fromisoformat(key), 0)}, partition_key=key
+        )

@@ -6,11 +6,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.partitions import WAREHOUSE_POOL
+from assets.partitions import WAREHOUSE_POOL, buildable_days
 from assets.tables import run_script, sql, table_column_schema
 from hepwatch.ingest.dosing import ingest_dosing_files
+from hepwatch.ingest.feed_files import feed_listing
 from hepwatch.ingest.labs import ingest_lab_files
-from hepwatch.pending import fingerprint, mark
+from hepwatch.pending import fingerprint, mark, record_ingested, record_plan
 from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.stage import export_landing, stage_dir
 from hepwatch.warehouse import fetch_value, pseudonym_key
@@ -19,6 +20,10 @@ from pipelines.resources import PROJECT_ROOT, Feeds, Warehouse
 REFERENCE_DIR = PROJECT_ROOT / "hepwatch" / "reference"
 SQL_DIR = PROJECT_ROOT / "assets" / "sql"
 CODE_MAP_ENV = "HEPWATCH_CODE_MAP"
+INGEST_OWNERSHIP: dict = {
+    "owners": ["team:data-engineering"],
+    "tags": {"partitioning": "none", "domain": "liver_safety"},
+}
 THRESHOLDS_ENV = "HEPWATCH_THRESHOLDS"
 
 
@@ -60,7 +65,13 @@ def _export(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return export_landing(conn, stage) if stage is not None else {}
 
 
-@dg.asset(key=["ingest", "reference_tables"], group_name="ingest", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
+@dg.asset(
+    key=["ingest", "reference_tables"],
+    group_name="ingest",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    **INGEST_OWNERSHIP,
+)
 def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
     """The analyte code map, unit conversions, default ULNs, CTCAE v5 grading criteria and signal
     thresholds as tables (`ref` schema).
@@ -81,6 +92,7 @@ def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
         # new reference data or new SQL changes every day's tables: all of them are marked for building
         inputs = [Path(f) for f in (*code_maps, *thresholds)] + sorted(REFERENCE_DIR.glob("*.csv"))
         marked = mark(conn, fingerprint([*dict.fromkeys(inputs), *sorted(SQL_DIR.glob("*.sql"))]))
+        record_plan(conn, warehouse.paths.root, buildable_days())
     if conflicts:
         raise dg.Failure(f"code map maps the same key to several analytes: {conflicts}")
     return dg.MaterializeResult(
@@ -94,7 +106,13 @@ def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(key=["ingest", "lab_feed"], group_name="ingest", kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL)
+@dg.asset(
+    key=["ingest", "lab_feed"],
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    **INGEST_OWNERSHIP,
+)
 def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehouse) -> dg.MaterializeResult:
     """Every new or changed HL7 file under FEEDS/labs, read into the landing tables.
 
@@ -102,9 +120,12 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
     quarantined with a reason; raw payloads of quarantined messages go to the restricted store.
     """
     _require_feeds(feeds)
+    listing = feed_listing(feeds.path, "labs")  # before reading: a file that changes meanwhile is read again
     with warehouse.connect() as conn:
         summary = ingest_lab_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
         marked = mark(conn)  # the days whose tables this changes, for the next build
+        record_ingested(warehouse.paths.root, "labs", listing)
+        record_plan(conn, warehouse.paths.root, buildable_days())
         exported = _export(conn)
         totals = dict(
             conn.execute("SELECT outcome, count(*) FROM landing.lab_messages GROUP BY ALL").fetchall()
@@ -128,7 +149,13 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
     )  # fmt: skip
 
 
-@dg.asset(key=["ingest", "dosing_feed"], group_name="ingest", kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL)
+@dg.asset(
+    key=["ingest", "dosing_feed"],
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    **INGEST_OWNERSHIP,
+)
 def dosing_feed(
     context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -138,9 +165,12 @@ def dosing_feed(
     unsupported_unit, bad_datetime); corrections (same record_id, later file) are resolved in staging.
     """
     _require_feeds(feeds)
+    listing = feed_listing(feeds.path, "dosing")
     with warehouse.connect() as conn:
         summary = ingest_dosing_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
         marked = mark(conn)
+        record_ingested(warehouse.paths.root, "dosing", listing)
+        record_plan(conn, warehouse.paths.root, buildable_days())
         exported = _export(conn)
         total = fetch_value(conn, "SELECT count(*) FROM landing.dosing_rows")
         schema = table_column_schema(conn, "landing.dosing_rows")

@@ -35,7 +35,12 @@ def last_day() -> date:
     return date.today() + timedelta(days=1)
 
 
-def run_days(context: dg.AssetCheckExecutionContext) -> tuple[date, date] | None:
+def buildable_days() -> tuple[date, date]:
+    """The first and last clinical day a build may cover (within them, only days the data spans are built)."""
+    return FIRST_DAY, date.today()
+
+
+def run_days(context: dg.AssetCheckExecutionContext | dg.AssetExecutionContext) -> tuple[date, date] | None:
     """The [start, end) dates of the daily partitions a check's run builds, from the run's tags; None when it
     names none, or when the check is called directly (it then looks at every day)."""
     try:
@@ -50,3 +55,17 @@ def run_days(context: dg.AssetCheckExecutionContext) -> tuple[date, date] | None
     if key:
         return date.fromisoformat(key), date.fromisoformat(key) + timedelta(days=1)
     return None
+
+
+def completed_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
+    """The [start, end) days whose every daily asset this run rebuilt (whatever launched it: `hepwatch run`,
+    the sensor, the schedule, the UI or the CLI); None when it rebuilt no day, or only some of their assets."""
+    days = run_days(context)
+    if days is None:
+        return None
+    graph = context.job_def.asset_layer.asset_graph  # the whole code location's graph
+    daily = {key for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is not None}
+    selected = context.run.asset_selection
+    if not selected:  # None or empty: the whole job
+        selected = set(context.job_def.asset_layer.selected_asset_keys)
+    return days if daily <= set(selected) else None

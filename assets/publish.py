@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -38,7 +38,8 @@ from assets.marts import (
     monitoring_gaps,
     quarantine,
 )
-from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL
+from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, buildable_days, completed_days
+from hepwatch import pending
 from hepwatch.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 from pipelines.resources import Warehouse
 from schemas.marts import (
@@ -164,6 +165,40 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Rebuilt marts always reach analysts: whatever run rebuilds a mart without publishing it (a UI selection
+# of some assets, a backfill of the daily ones), the automation sensor then publishes (and reports) once that
+# run is over. Not `eager()`: that waits for every upstream partition to exist, and most days hold no data.
+AFTER_ANY_MART_UPDATE = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("after any upstream update")
+
+
+def forget_window_builds(conn: duckdb.DuckDBPyConnection) -> None:
+    """Drop the records of rebuilt windows that both the publish and the reports have taken in."""
+    conn.execute(
+        """
+        DELETE FROM landing.window_builds WHERE built_at <= least(
+            (SELECT CAST(value AS TIMESTAMP) FROM landing.pending_marks WHERE name = 'published_at'),
+            (SELECT CAST(value AS TIMESTAMP) FROM landing.pending_marks WHERE name = 'reported_at'))
+        """
+    )
+
+
+def _clear_completed_days(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection) -> int:
+    """Clear the pending days this run completed (every daily asset rebuilt over their reach)."""
+    days = completed_days(context)
+    if days is None:
+        return 0
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    began = datetime.fromtimestamp(record.start_time) if record and record.start_time else None
+    if began is None:
+        return 0
+    start, end = days
+    return pending.clear(conn, start, end - timedelta(days=1), buildable_days(), began)
+
+
 @dg.asset(
     key=["published", "analytics_database"],
     group_name="published",
@@ -181,6 +216,9 @@ def _quoted(text: str) -> str:
     ],
     pool=WAREHOUSE_POOL,
     freshness_policy=MART_FRESHNESS,
+    automation_condition=AFTER_ANY_MART_UPDATE,
+    owners=["team:data-engineering"],
+    tags={"domain": "liver_safety"},
 )
 def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """WAREHOUSE/analytics.duckdb: schema `marts`, no direct identifiers, every table and column commented."""
@@ -229,8 +267,10 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
                 "('published_at', ?)",
                 [signature, started.isoformat()],
             )
-            conn.execute("DELETE FROM landing.window_builds WHERE built_at <= ?", [started])
+            forget_window_builds(conn)
+            cleared = _clear_completed_days(context, conn)
             conn.execute("COMMIT")
+            pending.record_plan(conn, paths.root, buildable_days())
     finally:
         staging_file.unlink(missing_ok=True)
         staging_file.with_name(staging_file.name + ".wal").unlink(missing_ok=True)
@@ -257,6 +297,7 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
             ),
             **{f"rows/{table}": n for table, n in counts.items()},
             "incremental": incremental,
+            "pending_days_cleared": cleared,
             **target_metadata,
         }
     )

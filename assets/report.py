@@ -1,10 +1,18 @@
-"""The daily liver-safety report (issue 6): one self-contained HTML file per day under WAREHOUSE/reports/,
-the latest day also copied to WAREHOUSE/reports/latest.html, and its eDISH and trend on the asset's page."""
+"""The daily liver-safety report: one self-contained HTML file per day under WAREHOUSE/reports/, the latest
+day also copied to WAREHOUSE/reports/latest.html, and its eDISH and trend on the asset's page.
+
+The asset is not partitioned: each materialization writes the reports of the days whose marts were rebuilt
+since it last ran (`landing.window_builds`), whichever runs rebuilt them, and always the last day's. So a
+backfill launched from the UI with any selection leaves the reports consistent with the marts.
+"""
 
 import base64
 import os
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from assets.marts import (
     abnormal_enzyme_cases_daily,
@@ -16,10 +24,40 @@ from assets.marts import (
     monitoring_gaps,
     quarantine,
 )
-from assets.partitions import WAREHOUSE_POOL, daily_partitions, single_run, window
+from assets.partitions import WAREHOUSE_POOL, buildable_days
+from assets.publish import AFTER_ANY_MART_UPDATE, analytics_database, forget_window_builds
+from hepwatch.pending import data_span
 from hepwatch.report.daily import HEADLINE, build_daily_reports
 from hepwatch.warehouse import fetch_value
 from pipelines.resources import Warehouse
+
+REPORTED_AT = "reported_at"  # landing.pending_marks: when the reports were last written
+
+
+def _days_to_report(conn: duckdb.DuckDBPyConnection, folder: Path) -> list[tuple[date, date]]:
+    """[start, end) windows: the days rebuilt since the reports were last written (every day the first
+    time, or when the folder is gone), and the last day in the data, whose report is latest.html (the last
+    window always ends with it)."""
+    span = data_span(conn, buildable_days())
+    if span is None:
+        return []
+    first, last = span
+    reported_at = fetch_value(conn, "SELECT value FROM landing.pending_marks WHERE name = ?", [REPORTED_AT])
+    if reported_at is None or not (folder / "latest.html").exists():
+        return [(first, last + timedelta(days=1))]
+    start, end = conn.execute(
+        "SELECT min(window_start), max(window_end) FROM landing.window_builds "
+        "WHERE table_name = 'marts.daily_summary' AND built_at > CAST(? AS TIMESTAMP)",
+        [reported_at],
+    ).fetchall()[0]
+    windows = []
+    if start is not None:
+        start, end = max(start, first), min(end, last + timedelta(days=1))
+        if start < end:
+            windows.append((start, end))
+    if not windows or windows[-1][1] <= last:
+        windows.append((last, last + timedelta(days=1)))
+    return windows
 
 
 def _svg_image(svg: str, alt: str) -> str:
@@ -51,42 +89,53 @@ def _check_status(context: dg.AssetExecutionContext) -> list[tuple[str, str, str
     kinds={"html"},
     deps=[
         lab_results, abnormal_enzyme_cases_daily, daily_summary, edish, monitoring_gaps, liver_injury_episodes,
-        feed_files, quarantine,
+        feed_files, quarantine, analytics_database,
     ],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
     pool=WAREHOUSE_POOL,
+    automation_condition=AFTER_ANY_MART_UPDATE,
+    owners=["team:safety-monitoring"],
+    tags={"domain": "liver_safety"},
 )  # fmt: skip
 def daily_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """The daily liver-safety report: headline numbers and the 90-day trend of case days by grade, eDISH
     (log axes, lines at 3 and 2, quadrant counts, new cases highlighted), patients needing action (grade 3+,
     potential Hy's law, FDA stopping signals, overdue monitoring) with their trajectories and kratom doses,
-    and the quarantine and check status. Patients appear only by patient_key."""
-    start, end = window(context)
+    and the quarantine and check status. Patients appear only by patient_key. Written for the days whose
+    marts were rebuilt since the reports were last written, and for the last day (latest.html)."""
     folder = warehouse.paths.reports
     folder.mkdir(parents=True, exist_ok=True)
     checks = _check_status(context)
     written, report = 0, None
+    started = datetime.now()
     with warehouse.connect() as conn:
-        last_day = fetch_value(conn, "SELECT max(collected_date) FROM marts.lab_results")
-        for report in build_daily_reports(conn, start, end, checks):
-            day = report.day
-            target = folder / f"{day.isoformat()}.html"
-            temporary = target.with_suffix(".html.tmp")
-            temporary.write_text(report.html, encoding="utf-8")
-            os.replace(temporary, target)
-            written += 1
-            if written % 50 == 0:
-                context.log.info(f"wrote {written} of {(end - start).days} daily reports")
-            if day == last_day:
-                latest = folder / "latest.html.tmp"
-                latest.write_text(report.html, encoding="utf-8")
-                os.replace(latest, folder / "latest.html")
-    assert report is not None
-    context.log.info(f"wrote {written} daily reports to {folder}")
+        windows = _days_to_report(conn, folder)
+        last_day = windows[-1][1] - timedelta(days=1) if windows else None
+        total = sum((end - start).days for start, end in windows)
+        for start, end in windows:
+            for report in build_daily_reports(conn, start, end, checks):
+                day = report.day
+                target = folder / f"{day.isoformat()}.html"
+                temporary = target.with_suffix(".html.tmp")
+                temporary.write_text(report.html, encoding="utf-8")
+                os.replace(temporary, target)
+                written += 1
+                if written % 50 == 0:
+                    context.log.info(f"wrote {written} of {total} daily reports")
+                if day == last_day:
+                    latest = folder / "latest.html.tmp"
+                    latest.write_text(report.html, encoding="utf-8")
+                    os.replace(latest, folder / "latest.html")
+        conn.execute(
+            "INSERT OR REPLACE INTO landing.pending_marks VALUES (?, ?)", [REPORTED_AT, started.isoformat()]
+        )
+        forget_window_builds(conn)
+    context.log.info(f"wrote {written} daily reports to {folder}: {windows}")
+    if report is None:
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0})
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
+            "days": ", ".join(f"{start} to {end - timedelta(days=1)}" for start, end in windows),
             "dagster/column_schema": dg.TableSchema(
                 columns=[dg.TableColumn(name, type="INTEGER", description=label) for name, label in HEADLINE]
             ),

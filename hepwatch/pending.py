@@ -1,4 +1,4 @@
-"""Which days need building (issue 7): work that scales with the change, not with the history.
+"""Which days need building: the one plan every path uses (`hepwatch run`, the sensor, the schedule, the UI).
 
 Landed data changes the marts of the clinical days it touches, and of the days whose look-back windows
 include them. `mark` turns what was landed since it last ran into `landing.pending_days`: the collection
@@ -8,6 +8,11 @@ record_id. A change of the reference data or of the SQL that builds the tables m
 over [start, end] clears the days it fully rebuilt (`clear`); a day stays pending until then, so a failed
 or interrupted build is redone by the next run.
 
+The plan is also kept as a small JSON file beside the warehouse (`plan.json`: the feed files as last
+ingested, with size and modification time, the days the data spans and the ranges to build), rewritten by
+every step that changes it. The daemon's sensor and schedule read that file, never the database: DuckDB lets
+one process write a file, and a reader in the daemon would block the run that writes.
+
 `mark` is idempotent and keeps its high-water marks in the same transaction as the days, so a crash between
 landing and marking only delays the marking to the next run.
 """
@@ -15,9 +20,12 @@ landing and marking only delays the marking to the next run.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -120,16 +128,89 @@ def build_ranges(days: Iterable[date], first: date, last: date) -> list[tuple[da
     return merged
 
 
-def clear(
-    conn: duckdb.DuckDBPyConnection, start: date, end: date, last: date, marked_before: datetime
-) -> None:
-    """After a successful build of [start, end] (inclusive): clear the pending days it fully rebuilt, those
-    d in [start, end] whose window [d, min(d + WINDOW_DAYS, last)] it covered, marked before the build began
-    (a day marked meanwhile may hold data the build did not see)."""
-    conn.execute(
+def data_span(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> tuple[date, date] | None:
+    """The first and last clinical day that hold landed results or doses, within `bounds` (the days that
+    can be built); None when there are none. No day after the last is ever built."""
+    rows = conn.execute(
         """
-        DELETE FROM landing.pending_days
-        WHERE day >= $start AND day <= $end AND least(day + $window, $last) <= $end AND marked_at <= $before
+        SELECT min(d), max(d) FROM (
+            SELECT collected_date AS d FROM landing.lab_obx UNION ALL SELECT dose_date FROM landing.dosing_rows
+        ) WHERE d BETWEEN $first AND $last
         """,
-        {"start": start, "end": end, "last": last, "window": WINDOW_DAYS, "before": marked_before},
-    )
+        {"first": bounds[0], "last": bounds[1]},
+    ).fetchall()
+    first, last = rows[0]
+    return (first, last) if first is not None else None
+
+
+def plan(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> list[tuple[date, date]]:
+    """The inclusive ranges of days to build now: every pending day with its look-back reach, within the
+    days the data spans."""
+    span = data_span(conn, bounds)
+    return build_ranges(pending_days(conn), *span) if span else []
+
+
+def clear(
+    conn: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    bounds: tuple[date, date],
+    marked_before: datetime,
+) -> int:
+    """After a build of every daily table over [start, end] (inclusive) that began at `marked_before`: clear
+    the pending days it completed, those d whose reach [d, min(d + WINDOW_DAYS, last day in the data)] lies
+    in [start, end] and that were marked before the build began (a day marked meanwhile may hold data the
+    build did not see). Days outside the data's span can never be built and go too. Returns days cleared."""
+    span = data_span(conn, bounds)
+    before = int(fetch_value(conn, "SELECT count(*) FROM landing.pending_days"))
+    if span is None:
+        conn.execute("DELETE FROM landing.pending_days")
+    else:
+        conn.execute(
+            """
+            DELETE FROM landing.pending_days
+            WHERE day < $first OR day > $last OR (
+                day >= $start AND day <= $end AND least(day + $window, $last) <= $end AND marked_at <= $before)
+            """,
+            {"start": start, "end": end, "first": span[0], "last": span[1], "window": WINDOW_DAYS,
+             "before": marked_before},
+        )  # fmt: skip
+    return before - int(fetch_value(conn, "SELECT count(*) FROM landing.pending_days"))
+
+
+PLAN_FILE = "plan.json"
+
+
+def read_state(warehouse_dir: Path) -> dict[str, Any]:
+    """What `plan.json` says: `ingested` (kind -> file -> [size, mtime_ns]), `data_span` and `pending`
+    (lists of ISO dates). A missing or unreadable file reads as a warehouse that has read nothing."""
+    try:
+        state = json.loads((warehouse_dir / PLAN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    return state if isinstance(state, dict) else {}
+
+
+def _write_state(warehouse_dir: Path, state: dict[str, Any]) -> None:
+    target = warehouse_dir / PLAN_FILE
+    temporary = target.with_name(f".{PLAN_FILE}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, target)  # the sensor never reads half a file
+
+
+def record_ingested(warehouse_dir: Path, kind: str, listing: dict[str, tuple[int, int]]) -> None:
+    """Note the feed files of one kind as an ingestion found them (before reading): the sensor compares
+    the feeds directory with this to tell new and changed files without opening a file or the database."""
+    state = read_state(warehouse_dir)
+    state.setdefault("ingested", {})[kind] = {name: list(stamp) for name, stamp in listing.items()}
+    _write_state(warehouse_dir, state)
+
+
+def record_plan(conn: duckdb.DuckDBPyConnection, warehouse_dir: Path, bounds: tuple[date, date]) -> None:
+    """Write the data's span and the ranges to build into `plan.json`, for the sensor and the schedule."""
+    span = data_span(conn, bounds)
+    ranges = build_ranges(pending_days(conn), *span) if span else []
+    state = read_state(warehouse_dir)
+    state["data_span"] = [day.isoformat() for day in span] if span else None
+    state["pending"] = [[start.isoformat(), end.isoformat()] for start, end in ranges]
+    _write_state(warehouse_dir, state)

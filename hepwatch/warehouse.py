@@ -21,6 +21,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from hepwatch.pseudonym import Pseudonymizer
+
 PSEUDONYM_KEY_ENV = "HEPWATCH_PSEUDONYM_KEY"
 MEMORY_LIMIT_ENV = "HEPWATCH_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"
@@ -277,15 +279,44 @@ def fetch_value(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict |
     return rows[0][0] if rows else None
 
 
+class PseudonymKeyError(Exception):
+    """The pseudonymization key given does not fit the warehouse; the message is one line a user can act on."""
+
+
 def pseudonym_key(conn: duckdb.DuckDBPyConnection) -> bytes:
-    """The key behind `patient_key`: HEPWATCH_PSEUDONYM_KEY, else the one kept in the restricted store,
-    else a new random key, stored there so keys stay stable across runs (contract section 1)."""
+    """The warehouse's one key behind `patient_key` (contract section 1).
+
+    It is fixed on first use and kept in the restricted store: HEPWATCH_PSEUDONYM_KEY when set, else a new
+    random key. Later, a HEPWATCH_PSEUDONYM_KEY that differs from the stored key is refused, so one patient
+    can never get a second `patient_key` (a daemon started without the variable uses the stored key). A
+    warehouse built before keys were stored is checked against its patient map before its key is stored.
+    """
     configured = os.environ.get(PSEUDONYM_KEY_ENV)
-    if configured:
-        return configured.encode("utf-8")
-    rows = conn.execute("SELECT value FROM phi.settings WHERE name = 'pseudonym_key'").fetchall()
-    if rows:
-        return bytes.fromhex(rows[0][0])
-    key = secrets.token_bytes(32)
-    conn.execute("INSERT INTO phi.settings VALUES ('pseudonym_key', ?)", [key.hex()])
-    return key
+    given = configured.encode("utf-8") if configured else None
+    stored = fetch_value(conn, "SELECT value FROM phi.settings WHERE name = 'pseudonym_key'")
+    if stored is not None:
+        key = bytes.fromhex(stored)
+        if given is not None and given != key:
+            raise PseudonymKeyError(
+                f"{PSEUDONYM_KEY_ENV} differs from the key this warehouse was built with (kept in phi.duckdb): "
+                "unset it, or use another warehouse"
+            )
+        return key
+    known = conn.execute(
+        "SELECT patient_key, id_authority, patient_id FROM phi.patient_map LIMIT 1"
+    ).fetchall()
+    if known:
+        if given is None:
+            raise PseudonymKeyError(
+                f"this warehouse was built with {PSEUDONYM_KEY_ENV} but does not keep it: run once with the "
+                "same key set, and it is stored"
+            )
+        patient_key, authority, patient_id = known[0]
+        if Pseudonymizer(given).patient_key(authority, patient_id) != patient_key:
+            raise PseudonymKeyError(
+                f"{PSEUDONYM_KEY_ENV} is not the key this warehouse's patients were keyed with: set the "
+                "original key, or use another warehouse"
+            )
+    key = given if given is not None else secrets.token_bytes(32)
+    conn.execute("INSERT OR IGNORE INTO phi.settings VALUES ('pseudonym_key', ?)", [key.hex()])
+    return pseudonym_key(conn)  # the stored key (another writer may have stored one first), checked again

@@ -1,86 +1,124 @@
-"""The feed sensor and the daily schedule: what runs without anyone pressing a button.
+"""What runs without anyone pressing a button: the feed sensor, the daily schedule, and the automation that
+publishes marts rebuilt by a partial selection.
 
-The sensor never opens the warehouse: DuckDB lets one process write a file, and even a read-only reader in
-another process (the daemon) would block the run that writes. It decides from the feed files alone.
+Both the sensor and the schedule decide from the plan (hepwatch.pending) as `WAREHOUSE/plan.json` keeps it
+and from `stat` of the feed files: they never open the warehouse (DuckDB lets one process write a file, and a
+reader in the daemon would block the run that writes) and never read a feed file (a tick has a time limit).
 """
 
-import json
+from __future__ import annotations
+
+import hashlib
 import os
 import time
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
-from assets.partitions import FIRST_DAY, last_day
-from hepwatch.dosing import read_dosing_csv
-from hepwatch.hl7.oru import read_lab_bytes
-from hepwatch.ingest.feed_files import FEED_KINDS, discover, read_version
-from hepwatch.pending import build_ranges
-from pipelines.jobs import refresh_job
-from pipelines.resources import Feeds
+from hepwatch.ingest.feed_files import FEED_KINDS, feed_listing
+from hepwatch.pending import PLAN_FILE, read_state
+from pipelines.jobs import build_days_job, refresh_job
+from pipelines.resources import Feeds, Warehouse
 
 SETTLE_SECONDS = float(os.environ.get("HEPWATCH_SENSOR_SETTLE_SECONDS", "30"))
+TICK_SECONDS = int(os.environ.get("HEPWATCH_SENSOR_INTERVAL_SECONDS", "30"))
+
+# A run of any of these, queued or in flight, makes the sensor wait: one writer at a time, and what the
+# run reads or builds changes the plan.
+_ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
-def clinical_dates(kind: str, data: bytes) -> set[date]:
-    """The collection dates (labs) or dose dates (dosing) a file version holds."""
-    if kind == "labs":
-        read = read_lab_bytes(data)
-        return {
-            stamp.date()
-            for obs in read.observations
-            if (stamp := obs.collected_at or obs.observed_at) is not None
-        }
-    records = read_dosing_csv(data, "sensor").records
-    return set(records["dose_date"].to_list()) if records.height else set()
+@dataclass(frozen=True)
+class Next:
+    """The next run the plan calls for: its job, tags and a key that names this state of the plan."""
+
+    job: str
+    tags: dict[str, str]
+    key: str
+    reason: str
 
 
-def day_ranges(days: set[date]) -> list[tuple[date, date]]:
-    """Merge [d, d + WINDOW_DAYS] for each day into disjoint ranges, within the partitions that exist."""
-    return build_ranges(days, FIRST_DAY, last_day() - timedelta(days=1))
+def changed_files(feeds: Path, warehouse: Path) -> dict[str, tuple[int, int]]:
+    """Feed files whose (size, mtime) differ from what the last ingestion of their kind found."""
+    ingested = read_state(warehouse).get("ingested", {})
+    changed = {}
+    for kind in FEED_KINDS:
+        known = ingested.get(kind, {})
+        for name, stamp in feed_listing(feeds, kind).items():
+            if known.get(name) != list(stamp):
+                changed[name] = stamp
+    return changed
+
+
+def next_runs(feeds: Path, warehouse: Path, settle_seconds: float, now: float) -> tuple[list[Next], str]:
+    """The runs the plan calls for now, in order, and a sentence on why (or why none).
+
+    New or changed feed files that have settled (unchanged for `settle_seconds`) come first: one `refresh`
+    run reads them all. Otherwise each pending range of days is one `build_days` run.
+    """
+    changed = changed_files(feeds, warehouse)
+    settled = {name: stamp for name, stamp in changed.items() if now - stamp[1] / 1e9 >= settle_seconds}
+    if settled:
+        digest = hashlib.sha256(repr(sorted(settled.items())).encode()).hexdigest()[:16]
+        waiting = len(changed) - len(settled)
+        reason = f"{len(settled)} new or changed feed file(s)" + (
+            f", {waiting} still settling" if waiting else ""
+        )
+        return [Next(refresh_job.name, {"hepwatch/reason": reason}, f"files:{digest}", reason)], reason
+    state = read_state(warehouse)
+    try:  # a new plan.json (any build or ingestion rewrites it) is a new state of the plan
+        version = (warehouse / PLAN_FILE).stat().st_mtime_ns
+    except OSError:
+        version = 0
+    runs = [
+        Next(
+            build_days_job.name,
+            {
+                "dagster/asset_partition_range_start": start,
+                "dagster/asset_partition_range_end": end,
+                "hepwatch/reason": f"pending days {start} to {end}",
+            },
+            f"days:{start}:{end}:{version}",
+            f"pending days {start} to {end}",
+        )
+        for start, end in state.get("pending", [])
+    ]
+    if runs:
+        return runs, f"{len(runs)} pending range(s) of days, from {runs[0].reason.split(' ', 2)[2]}"
+    if changed:
+        return [], f"{len(changed)} new or changed feed file(s) still settling ({settle_seconds:.0f} s)"
+    return [], "the warehouse holds every feed file version and no day is pending"
 
 
 @dg.sensor(
-    job=refresh_job,
-    minimum_interval_seconds=30,
+    jobs=[refresh_job, build_days_job],
+    minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches the feeds directory. A new or changed file that has stopped changing for "
-    "HEPWATCH_SENSOR_SETTLE_SECONDS (30) is read once per version: one `refresh` run per range of days its "
-    "contents touch, each day extended by the 30 days whose windows include it.",
+    description="Follows the plan, one run at a time: when feed files are new or changed and have not "
+    "changed for HEPWATCH_SENSOR_SETTLE_SECONDS (30), one `refresh` run reads them all; then one `build_days` "
+    "run per range of days that became pending. Waits while any run is queued or in flight. Reads only "
+    "`stat` of the feed files and WAREHOUSE/plan.json, never a feed file or the database.",
 )
-def feed_file_sensor(
-    context: dg.SensorEvaluationContext, feeds: Feeds
-) -> Iterator[dg.RunRequest | dg.SkipReason]:
-    cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    now = time.time()
-    requested = settling = 0
-    for kind in FEED_KINDS:
-        for feed_file in discover(feeds.path, kind):
-            if now - feed_file.path.stat().st_mtime < SETTLE_SECONDS:
-                settling += 1  # still being written, perhaps: look again next tick
-                continue
-            version = read_version(feed_file)
-            if version.data is None or cursor.get(feed_file.relative) == version.sha256:
-                continue
-            for start, end in day_ranges(clinical_dates(kind, version.data)):
-                requested += 1
-                yield dg.RunRequest(
-                    run_key=f"{feed_file.relative}@{version.sha256[:16]}:{start}",
-                    tags={
-                        "dagster/asset_partition_range_start": start.isoformat(),
-                        "dagster/asset_partition_range_end": end.isoformat(),
-                        "hepwatch/feed_file": feed_file.relative,
-                    },
-                )
-            cursor[feed_file.relative] = version.sha256
-    context.update_cursor(json.dumps(cursor, sort_keys=True))
-    if not requested:
-        yield dg.SkipReason(
-            f"no new feed file versions ({settling} file(s) still settling)"
-            if settling
-            else "no new feed files"
-        )
+def feed_file_sensor(context: dg.SensorEvaluationContext, feeds: Feeds, warehouse: Warehouse):
+    active = context.instance.get_run_records(filters=dg.RunsFilter(statuses=_ACTIVE), limit=1)
+    if active:
+        return dg.SkipReason(f"run {active[0].dagster_run.run_id[:8]} is queued or in flight; waiting for it")
+    runs, reason = next_runs(feeds.path, warehouse.paths.root, SETTLE_SECONDS, time.time())
+    if not runs:
+        return dg.SkipReason(reason)
+    first = runs[0]
+    # The run key names this state of the plan: a run that failed is not launched again until something
+    # changes (a file, or the plan), and the cursor holds one key, however many files there are.
+    context.update_cursor(first.key)
+    return dg.RunRequest(run_key=first.key, job_name=first.job, tags=first.tags)
 
 
 @dg.schedule(
@@ -88,10 +126,39 @@ def feed_file_sensor(
     cron_schedule="0 6 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every day at 06:00 UTC: read any new feed files, rebuild yesterday's partitions and the "
-    "unpartitioned marts, publish analytics.duckdb.",
+    description="Every day at 06:00 UTC, whatever the sensor did: read new or changed feed files, rebuild the "
+    "whole-history marts, write the latest report, publish analytics.duckdb.",
 )
 def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     scheduled = context.scheduled_execution_time or datetime.now()
-    yesterday = (scheduled - timedelta(days=1)).date().isoformat()
-    return dg.RunRequest(run_key=f"daily-{yesterday}", partition_key=yesterday)
+    return dg.RunRequest(run_key=f"daily-{scheduled.date()}", tags={"hepwatch/reason": "daily refresh"})
+
+
+@dg.schedule(
+    job=build_days_job,
+    cron_schedule="30 6 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every day at 06:30 UTC, after `daily_refresh`: one `build_days` run for each range of days "
+    "still pending (late data included), as WAREHOUSE/plan.json has them.",
+)
+def daily_build(context: dg.ScheduleEvaluationContext, feeds: Feeds, warehouse: Warehouse):
+    scheduled = context.scheduled_execution_time or datetime.now()
+    runs, reason = next_runs(feeds.path, warehouse.paths.root, 0, scheduled.timestamp())
+    builds = [run for run in runs if run.job == build_days_job.name]
+    if not builds:
+        return dg.SkipReason(f"nothing pending to build ({reason})")
+    return [
+        dg.RunRequest(run_key=f"daily-{scheduled.date()}-{number}", tags=run.tags)
+        for number, run in enumerate(builds)
+    ]
+
+
+publish_after_partial_builds = dg.AutomationConditionSensorDefinition(
+    "publish_after_partial_builds",
+    target=dg.AssetSelection.assets(["published", "analytics_database"], ["reports", "daily_report"]),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=TICK_SECONDS,
+    description="Publishes analytics.duckdb and writes the reports after any run that rebuilt marts without "
+    "them (a selection of assets or a backfill of daily ones from the UI or the CLI).",
+)

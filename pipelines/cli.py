@@ -1,8 +1,9 @@
 """The `hepwatch` command (contract section 1).
 
 `hepwatch run` brings every asset up to date for every day present in the feeds, through Dagster, with the
-same definitions the UI runs: the `ingest_feeds` job, then `build_days` over the ranges of days whose data
-changed since the last run (hepwatch.pending; every day on the first run, or with --full).
+same definitions the UI runs: the `ingest_feeds` job, then `build_days` over each range of the plan
+(hepwatch.pending: the days whose data changed, every day on the first run, or with --full), the same plan
+the sensor and the schedules follow.
 `hepwatch generate` writes a synthetic feed directory.
 """
 
@@ -14,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from pipelines.resources import default_feeds_dir, default_warehouse_dir
@@ -58,41 +59,35 @@ def _execute(defs, job_name: str, instance, tags: dict[str, str], verbose: bool)
     return result
 
 
-def _day_range(warehouse_dir: str) -> tuple[date, date] | None:
-    from assets.partitions import FIRST_DAY
-    from hepwatch.warehouse import connect
-
-    last_allowed = date.today()
-    with connect(warehouse_dir) as conn:
-        rows = conn.execute(
-            """
-            SELECT min(d), max(d) FROM (
-                SELECT collected_date AS d FROM landing.lab_observations
-                UNION ALL SELECT dose_date FROM landing.dosing_rows
-            ) WHERE d BETWEEN $first AND $last
-            """,
-            {"first": FIRST_DAY, "last": last_allowed},
-        ).fetchall()
-    first, last = rows[0]
-    return (first, last) if first else None
-
-
-def _build_ranges(
-    warehouse_dir: str, first: date, last: date, new_files: int, full: bool
-) -> list[tuple[date, date]]:
-    """The ranges of days to build: those pending (hepwatch.pending), all of them with `full`; the last day
-    alone when new files changed no day (the unpartitioned marts and the published copy still change)."""
-    from hepwatch.pending import build_ranges, pending_days
+def _plan(warehouse_dir: str, new_files: int, full: bool) -> tuple[tuple[date, date] | None, list]:
+    """The data's span and the ranges of days to build: the plan (hepwatch.pending), every day with `full`,
+    the last day alone when new files changed no day (the whole-history marts and the published copy still
+    change)."""
+    from assets.partitions import buildable_days
+    from hepwatch.pending import data_span, plan
     from hepwatch.warehouse import WarehousePaths, connect
 
-    if full:
-        return [(first, last)]
     with connect(warehouse_dir) as conn:
-        pending = pending_days(conn)
-    ranges = build_ranges(pending, first, last)
+        span = data_span(conn, buildable_days())
+        ranges = plan(conn, buildable_days())
+    if span is None:
+        return None, []
+    if full:
+        return span, [span]
     if not ranges and (new_files or not WarehousePaths(Path(warehouse_dir)).analytics.exists()):
-        ranges = [(last, last)]
-    return ranges
+        ranges = [(span[1], span[1])]
+    return span, ranges
+
+
+def _check_key(warehouse_dir: str) -> None:
+    """Refuse a pseudonymization key that does not fit the warehouse before any run starts."""
+    from hepwatch.warehouse import PseudonymKeyError, connect, pseudonym_key
+
+    with connect(warehouse_dir) as conn:
+        try:
+            pseudonym_key(conn)
+        except PseudonymKeyError as error:
+            raise RunFailed(str(error)) from None
 
 
 def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -> dict[str, object]:
@@ -102,10 +97,9 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
         raise RunFailed(f"feeds directory {feeds} does not exist")
     os.environ["HEPWATCH_FEEDS_DIR"] = str(Path(feeds).resolve())
     os.environ["HEPWATCH_WAREHOUSE_DIR"] = str(Path(warehouse).resolve())
-    from hepwatch.pending import clear
-    from hepwatch.warehouse import connect
     from pipelines.definitions import defs as load_defs
 
+    _check_key(os.environ["HEPWATCH_WAREHOUSE_DIR"])
     defs = load_defs()
     instance = _instance()
     started = time.monotonic()
@@ -121,13 +115,11 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
                 f"{k.removeprefix('new_')} {v.value}" for k, v in metadata.items() if k.startswith("new_")
             )
             print(f"      {name}: {figures}", flush=True)
-    warehouse_dir = os.environ["HEPWATCH_WAREHOUSE_DIR"]
-    days = _day_range(warehouse_dir)
+    days, ranges = _plan(os.environ["HEPWATCH_WAREHOUSE_DIR"], new_files, full)
     if days is None:
         raise RunFailed("the feeds hold no dated lab results or dosing records to build")
     first, last = days
     span = (last - first).days + 1
-    ranges = _build_ranges(warehouse_dir, first, last, new_files, full)
     if not ranges:
         print(
             f"[2/2] build: nothing changed; the {span} days from {first} to {last} are up to date", flush=True
@@ -144,10 +136,7 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
         }
-        build_started = datetime.now()
-        results.append(_execute(defs, "build_days", instance, tags, verbose))
-        with connect(warehouse_dir) as conn:
-            clear(conn, start, end, last, build_started)
+        results.append(_execute(defs, "build_days", instance, tags, verbose))  # it clears what it built
     checks = {}
     for result in results:
         for event in result.all_events:

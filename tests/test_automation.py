@@ -1,15 +1,19 @@
-"""The feed sensor and the daily schedule, evaluated with Dagster's own contexts (no daemon needed)."""
+"""The feed sensor and the schedules, evaluated with Dagster's own contexts against a test instance: they
+follow the plan (WAREHOUSE/plan.json and `stat` of the feed files), one run at a time. The same sensor under
+a real daemon is in tests/test_deployment.py."""
 
 import json
 import os
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 import pytest
 
-from pipelines.automation import daily_refresh, day_ranges, feed_file_sensor
-from pipelines.resources import Feeds
+from hepwatch.ingest.feed_files import feed_listing
+from hepwatch.pending import PLAN_FILE, record_ingested
+from pipelines.automation import daily_build, daily_refresh, feed_file_sensor
+from pipelines.resources import Feeds, Warehouse
 from tests.hl7_samples import obx, oru
 
 ALT = "1742-6^ALT^LN"
@@ -22,93 +26,138 @@ def write(path, text, mtime=AN_HOUR_AGO):
     os.utime(path, (mtime, mtime))
 
 
-def tick(feeds, cursor=None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"feeds": Feeds(directory=str(feeds))})
-    results = list(feed_file_sensor(context))
-    requests = [r for r in results if isinstance(r, dg.RunRequest)]
+@pytest.fixture
+def dirs(tmp_path):
+    feeds, warehouse = tmp_path / "feeds", tmp_path / "warehouse"
+    (feeds / "labs").mkdir(parents=True)
+    warehouse.mkdir()
+    return feeds, warehouse
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def tick(dirs, instance, cursor=None):
+    feeds, warehouse = dirs
+    context = dg.build_sensor_context(
+        cursor=cursor,
+        instance=instance,
+        resources={"feeds": Feeds(directory=str(feeds)), "warehouse": Warehouse(directory=str(warehouse))},
+    )
+    return feed_file_sensor(context), context.cursor
+
+
+def ingested(dirs):
+    """What an ingestion records once it has read the feeds as they are now."""
+    feeds, warehouse = dirs
+    for kind in ("labs", "dosing"):
+        record_ingested(warehouse, kind, feed_listing(feeds, kind))
+
+
+def plan(dirs, pending):
+    path = dirs[1] / PLAN_FILE
+    state = json.loads(path.read_text()) if path.exists() else {}
+    state["pending"] = pending
+    path.write_text(json.dumps(state))
+
+
+def test_new_settled_files_request_one_refresh_run_that_reads_them_all(dirs, instance):
+    feeds, _ = dirs
+    write(feeds / "labs" / "a.hl7", oru("C1", [obx(1, ALT, "50")]))
+    write(feeds / "labs" / "b.hl7", oru("C2", [obx(1, ALT, "60")]))
+    request, cursor = tick(dirs, instance)
+    assert isinstance(request, dg.RunRequest) and request.job_name == "refresh"
+    assert request.tags["hepwatch/reason"] == "2 new or changed feed file(s)"
+    # the cursor is one key, however many files there are; the same state gives the same run key, which
+    # Dagster runs once
+    assert cursor == request.run_key
+    assert tick(dirs, instance, cursor)[0].run_key == request.run_key
+
+
+def test_files_the_warehouse_holds_request_nothing(dirs, instance):
+    feeds, _ = dirs
+    write(feeds / "labs" / "a.hl7", oru("C1", [obx(1, ALT, "50")]))
+    ingested(dirs)
+    skip, _ = tick(dirs, instance)
+    assert isinstance(skip, dg.SkipReason)
+    assert skip.skip_message == "the warehouse holds every feed file version and no day is pending"
+
+
+def test_a_changed_file_is_new_again(dirs, instance):
+    feeds, _ = dirs
+    path = feeds / "labs" / "a.hl7"
+    write(path, oru("C1", [obx(1, ALT, "50")]))
+    ingested(dirs)
+    write(path, path.read_text() + oru("C2", [obx(1, ALT, "60", status="C")]))
+    request, _ = tick(dirs, instance)
+    assert (
+        request.job_name == "refresh" and request.tags["hepwatch/reason"] == "1 new or changed feed file(s)"
+    )
+
+
+def test_a_file_still_being_written_waits_until_it_settles(dirs, instance):
+    feeds, _ = dirs
+    path = feeds / "labs" / "growing.hl7"
+    write(path, oru("C1", [obx(1, ALT, "50")])[:40], mtime=time.time())
+    skip, _ = tick(dirs, instance)
+    assert (
+        isinstance(skip, dg.SkipReason)
+        and "1 new or changed feed file(s) still settling" in skip.skip_message
+    )
+    write(path, oru("C1", [obx(1, ALT, "50")]))  # complete, an hour old
+    assert tick(dirs, instance)[0].job_name == "refresh"
+
+
+def test_pending_days_request_one_build_run_per_range_in_order(dirs, instance):
+    ingested(dirs)
+    plan(dirs, [["2026-06-01", "2026-07-01"], ["2026-08-15", "2026-08-20"]])
+    request, _ = tick(dirs, instance)
+    assert request.job_name == "build_days"
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-06-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-07-01"
+
+
+def test_new_files_come_before_pending_days(dirs, instance):
+    feeds, _ = dirs
+    plan(dirs, [["2026-06-01", "2026-06-01"]])
+    write(feeds / "labs" / "a.hl7", oru("C1", [obx(1, ALT, "50")]))
+    assert tick(dirs, instance)[0].job_name == "refresh"
+
+
+def test_nothing_is_requested_while_a_run_is_queued_or_in_flight(dirs, instance):
+    feeds, _ = dirs
+    write(feeds / "labs" / "a.hl7", oru("C1", [obx(1, ALT, "50")]))
+    run = instance.create_run_for_job(
+        dg.GraphDefinition("some_job").to_job(), status=dg.DagsterRunStatus.STARTED
+    )
+    skip, _ = tick(dirs, instance)
+    assert isinstance(skip, dg.SkipReason) and "queued or in flight" in skip.skip_message
+    instance.report_run_canceled(run)
+    assert isinstance(tick(dirs, instance)[0], dg.RunRequest)
+
+
+def test_daily_build_requests_every_pending_range(dirs):
+    feeds, warehouse = dirs
+    ingested(dirs)
+    resources = {"feeds": Feeds(directory=str(feeds)), "warehouse": Warehouse(directory=str(warehouse))}
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 9, 1, 6, 30), resources=resources
+    )
+    assert isinstance(daily_build(context), dg.SkipReason)
+    plan(dirs, [["2026-05-10", "2026-06-09"], ["2026-08-30", "2026-08-31"]])  # late data, and yesterday
+    requests = daily_build(context)
     ranges = [
         (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
         for r in requests
     ]
-    return requests, ranges, context.cursor
+    assert ranges == [("2026-05-10", "2026-06-09"), ("2026-08-30", "2026-08-31")]
+    assert len({r.run_key for r in requests}) == 2
 
 
-def test_day_ranges_extend_each_day_by_its_30_day_windows_and_merge():
-    d = date(2026, 6, 1)
-    assert day_ranges({d}) == [(d, date(2026, 7, 1))]
-    assert day_ranges({d, date(2026, 6, 20)}) == [(d, date(2026, 7, 20))]  # overlapping: merged
-    assert day_ranges({d, date(2026, 8, 15)}) == [
-        (d, date(2026, 7, 1)),
-        (date(2026, 8, 15), date(2026, 9, 14)),
-    ]
-    assert day_ranges({date(1970, 1, 2)}) == []  # before the first partition: nothing to build
-
-
-def test_new_file_requests_its_days_once_per_version(tmp_path):
-    feeds = tmp_path / "feeds"
-    lab = feeds / "labs" / "lab" / "a.hl7"
-    write(lab, oru("C1", [obx(1, ALT, "50")], collected="20260601080000"))
-    requests, ranges, cursor = tick(feeds)
-    assert ranges == [("2026-06-01", "2026-07-01")]
-    assert requests[0].tags["hepwatch/feed_file"] == "labs/lab/a.hl7"
-    # The same version again, even after a restart with the saved cursor: nothing.
-    assert tick(feeds, cursor)[0] == []
-    # A changed version (a correction appended): requested again, under a new run key.
-    write(lab, lab.read_text() + oru("C2", [obx(1, ALT, "60", status="C")], collected="20260601080000"))
-    again, again_ranges, _ = tick(feeds, cursor)
-    assert again_ranges == [("2026-06-01", "2026-07-01")]
-    assert again[0].run_key != requests[0].run_key
-
-
-def test_late_results_request_the_old_days_they_touch(tmp_path):
-    feeds = tmp_path / "feeds"
-    write(feeds / "labs" / "lab" / "a.hl7", oru("C1", [obx(1, ALT, "50")], collected="20260801080000"))
-    _, _, cursor = tick(feeds)
-    # A file arriving in August with a result collected in May, and one from August.
-    late = oru("C2", [obx(1, ALT, "70")], collected="20260510080000", placer="P2", filler="F2") + oru(
-        "C3", [obx(1, ALT, "70")], collected="20260802080000", placer="P3", filler="F3"
-    )
-    write(feeds / "labs" / "lab" / "b.hl7", late)
-    _, ranges, _ = tick(feeds, cursor)
-    assert ranges == [("2026-05-10", "2026-06-09"), ("2026-08-02", "2026-09-01")]
-
-
-def test_a_file_still_being_written_is_not_read_until_it_settles(tmp_path):
-    feeds = tmp_path / "feeds"
-    path = feeds / "labs" / "lab" / "growing.hl7"
-    write(path, oru("C1", [obx(1, ALT, "50")], collected="20260601080000")[:40], mtime=time.time())
-    requests, _, cursor = tick(feeds)
-    assert requests == [] and json.loads(cursor) == {}
-    write(path, oru("C1", [obx(1, ALT, "50")], collected="20260601080000"))  # complete, an hour old
-    _, ranges, _ = tick(feeds, cursor)
-    assert ranges == [("2026-06-01", "2026-07-01")]
-
-
-def test_dosing_files_request_their_dose_days(tmp_path):
-    feeds = tmp_path / "feeds"
-    write(
-        feeds / "dosing" / "d.csv",
-        "record_id,patient_id,substance,dose_amount,dose_unit,taken_at\n"
-        "R1,M1,kratom,2,g,2026-06-03T08:00:00\nR2,M1,kratom,2,g,2026-06-05\n",
-    )
-    _, ranges, _ = tick(feeds)
-    assert ranges == [("2026-06-03", "2026-07-05")]
-
-
-def test_nothing_new_is_a_skip_with_a_reason(tmp_path):
-    (tmp_path / "feeds").mkdir()
-    context = dg.build_sensor_context(resources={"feeds": Feeds(directory=str(tmp_path / "feeds"))})
-    (skip,) = list(feed_file_sensor(context))
-    assert isinstance(skip, dg.SkipReason) and "no new feed files" in skip.skip_message
-
-
-@pytest.mark.parametrize(
-    ("scheduled", "partition"),
-    [(datetime(2026, 6, 10, 6, 0), "2026-06-09"), (datetime(2026, 1, 1, 6, 0), "2025-12-31")],
-)
-def test_daily_schedule_refreshes_yesterday(scheduled, partition):
-    context = dg.build_schedule_context(scheduled_execution_time=scheduled)
+def test_daily_refresh_reads_new_files_every_morning():
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 9, 1, 6, 0))
     request = daily_refresh(context)
-    assert request.partition_key == partition
-    assert request.run_key == f"daily-{partition}"
-    assert (scheduled - timedelta(days=1)).date().isoformat() == partition
+    assert request.run_key == "daily-2026-09-01" and request.partition_key is None

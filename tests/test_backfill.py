@@ -25,16 +25,25 @@ MULTIPROCESS = {
 }
 
 
-def refresh_job() -> dg.JobDefinition:
+def ingest_job() -> dg.JobDefinition:
     from pipelines.definitions import defs
 
-    return defs().resolve_job_def("refresh")
+    return defs().resolve_job_def("ingest_feeds")
+
+
+def build_days_job() -> dg.JobDefinition:
+    from pipelines.definitions import defs
+
+    return defs().resolve_job_def("build_days")
 
 
 def run_range(instance: dg.DagsterInstance, first: date, last: date, run_config: dict):
-    """The refresh job over the days [first, last] as one run (a single-run backfill), out of process."""
+    """`ingest_feeds`, then `build_days` over the days [first, last] as one run (a single-run backfill), both
+    out of process. Returns the build's result."""
+    ingested = dg.execute_job(dg.reconstructable(ingest_job), instance=instance, run_config=run_config)
+    assert ingested.success
     return dg.execute_job(
-        dg.reconstructable(refresh_job),
+        dg.reconstructable(build_days_job),
         instance=instance,
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),

@@ -46,6 +46,7 @@ EXPECTED_ASSETS = {
         "marts/liver_injury_episodes",
         "marts/feed_files",
         "marts/quarantine",
+        "published/analytics_database",
     },
     "published/analytics_database": {
         "marts/lab_results",
@@ -79,6 +80,40 @@ def test_every_staged_and_mart_table_has_a_blocking_schema_check():
     }
     tables = {k for k in EXPECTED_ASSETS if k.startswith(("staging/", "marts/"))}
     assert tables <= checked
+
+
+def test_publish_and_report_follow_any_upstream_update_and_daily_assets_are_tagged():
+    graph = defs().resolve_asset_graph()
+    automated = {
+        key.to_user_string(): graph.get(key).automation_condition.get_label()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).automation_condition is not None
+    }
+    assert automated == {
+        "published/analytics_database": "after any upstream update",
+        "reports/daily_report": "after any upstream update",
+    }
+    daily = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).tags.get("partitioning") == "daily"
+    }
+    partitioned = {
+        key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).partitions_def
+    }
+    assert (
+        daily
+        == partitioned
+        == {
+            "staging/liver_observations",
+            "staging/dosing_records",
+            "marts/lab_results",
+            "marts/dosing_daily",
+            "marts/abnormal_enzyme_cases_daily",
+            "marts/daily_summary",
+        }
+    )
+    assert all(graph.get(key).owners for key in graph.get_all_asset_keys())
 
 
 def test_daily_assets_are_partitioned_and_run_ranges_in_one_run():
@@ -155,6 +190,22 @@ def test_materialize_reports_row_count_and_column_schema_on_every_asset(tmp_path
         if e.asset_key.path[-1] == "lab_results"
     }
     assert partitions == {f"2026-06-0{d}" for d in range(1, 6)}
+    # each partition's row count is that day's own, not the window's
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "warehouse" / "analytics.duckdb"), read_only=True) as conn:
+        per_day = dict(
+            conn.execute(
+                "SELECT strftime(collected_date, '%Y-%m-%d'), count(*) FROM marts.lab_results GROUP BY 1"
+            ).fetchall()
+        )
+    reported = {
+        e.partition: e.materialization.metadata["dagster/row_count"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[-1] == "lab_results"
+    }
+    assert reported == {day: per_day.get(day, 0) for day in reported}
+    assert len(set(reported.values())) > 1  # the days differ, so a window-wide figure would show here
 
 
 def test_schema_valid_window_validates_in_chunks_of_whole_days(tmp_path):

@@ -53,8 +53,9 @@ INTERNAL_FILES = {
     "hepwatch.duckdb.wal",
     "phi.duckdb.wal",
     "reports",  # the daily reports (a folder)
+    "plan.json",  # the plan, as the sensor reads it
 }
-PUBLISH_TEMP = re.compile(r"\.analytics-[0-9a-f]+\.duckdb\.tmp(\.wal)?")
+PUBLISH_TEMP = re.compile(r"\.analytics-[0-9a-f]+\.duckdb\.tmp(\.wal)?|\.plan\.json\.\d+\.tmp")
 VOLATILE_COLUMNS = {"feed_files": "first_ingested_at"}  # when a file was read differs between warehouses
 
 HARNESS = """

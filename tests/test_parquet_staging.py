@@ -16,9 +16,12 @@ import dagster as dg
 import duckdb
 import pytest
 
+from assets.partitions import buildable_days
 from hepwatch import stage
+from hepwatch.pending import data_span
 from hepwatch.synthetic import generate_feeds
-from pipelines.cli import _day_range, run
+from hepwatch.warehouse import connect
+from pipelines.cli import run
 from tests.test_backfill import run_range, tables
 
 FIRST = date(2026, 6, 1)
@@ -187,7 +190,8 @@ def test_a_multiprocess_backfill_with_parquet_staging_matches_one_writer(
     monkeypatch.setenv(stage.STAGE_ENV, str(tmp_path / "stage"))
     monkeypatch.setenv("HEPWATCH_FEEDS_DIR", str(feeds))
     monkeypatch.setenv("HEPWATCH_WAREHOUSE_DIR", str(tmp_path / "parallel"))
-    days = _day_range(str(duckdb_staged))  # the days the reference run built
+    with connect(duckdb_staged) as conn:
+        days = data_span(conn, buildable_days())  # the days the reference run built
     assert days is not None
     first, last = days
     with dg.instance_for_test(overrides={"concurrency": {"pools": {"default_limit": 1}}}) as instance:

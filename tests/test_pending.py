@@ -7,10 +7,11 @@ from datetime import date, datetime
 
 from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.feed_files import prefetched
-from hepwatch.pending import clear, mark, pending_days
+from hepwatch.pending import clear, mark, pending_days, plan
 from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.warehouse import connect
 
+BOUNDS = (date(2020, 1, 1), date(2026, 12, 31))  # the days a build may cover
 HEADER = "record_id,patient_id,id_authority,substance,dose_amount,dose_unit,taken_at\n"
 
 
@@ -32,7 +33,7 @@ def test_a_correction_marks_its_old_day_and_its_new_one(tmp_path):
         assert mark(conn) == 2
         assert pending_days(conn) == {date(2026, 6, 1), date(2026, 6, 2)}
         assert mark(conn) == 0  # nothing new landed: nothing more marked
-        clear(conn, date(2026, 6, 1), date(2026, 6, 30), date(2026, 6, 30), datetime.now())
+        clear(conn, date(2026, 6, 1), date(2026, 6, 30), BOUNDS, datetime.now())
         assert pending_days(conn) == set()
 
         # R1 corrected to June 5th in a later file: June 1st (its old day) and June 5th both change
@@ -42,26 +43,46 @@ def test_a_correction_marks_its_old_day_and_its_new_one(tmp_path):
         assert pending_days(conn) == {date(2026, 6, 1), date(2026, 6, 5)}
 
 
-def test_clear_keeps_days_whose_window_the_build_did_not_cover(tmp_path):
+def test_clear_keeps_days_whose_reach_the_build_did_not_cover(tmp_path):
+    feeds, warehouse = tmp_path / "feeds", tmp_path / "warehouse"
+    rows = "R1,MRN1,HOSP,kratom,2,g,2026-06-01\nR2,MRN1,HOSP,kratom,2,g,2026-06-20\nR3,MRN1,HOSP,kratom,2,g,2026-07-31\n"
+    _write(feeds, "a.csv", rows, 1_700_000_000)
+    june_1, june_20, july_31 = date(2026, 6, 1), date(2026, 6, 20), date(2026, 7, 31)
+    with connect(warehouse) as conn:
+        ingest_dosing_files(conn, feeds, Pseudonymizer(b"k"))
+        mark(conn)
+        # each day reaches 30 days on (June 1st to July 1st, June 20th to July 20th: merged), but never past
+        # the last day in the data: July 31st is a range of its own
+        assert plan(conn, BOUNDS) == [(june_1, date(2026, 7, 20)), (july_31, july_31)]
+        # a build of June 1st to 10th: June 1st needs its reach to July 1st, so nothing is complete
+        clear(conn, june_1, date(2026, 6, 10), BOUNDS, datetime.now())
+        assert pending_days(conn) == {june_1, june_20, july_31}
+        clear(conn, june_1, date(2026, 7, 1), BOUNDS, datetime.now())
+        assert pending_days(conn) == {june_20, july_31}
+        # the last day's reach ends with the data: building that day alone completes it
+        clear(conn, july_31, july_31, BOUNDS, datetime.now())
+        assert pending_days(conn) == {june_20}
+        assert plan(conn, BOUNDS) == [(june_20, date(2026, 7, 20))]
+        # a day marked after the build started stays pending
+        clear(conn, june_1, july_31, BOUNDS, datetime(2000, 1, 1))
+        assert pending_days(conn) == {june_20}
+
+
+def test_days_the_bounds_exclude_are_never_planned_and_are_cleared(tmp_path):
     feeds, warehouse = tmp_path / "feeds", tmp_path / "warehouse"
     _write(
         feeds,
         "a.csv",
-        "R1,MRN1,HOSP,kratom,2,g,2026-06-01\nR2,MRN1,HOSP,kratom,2,g,2026-06-20\n",
+        "R1,MRN1,HOSP,kratom,2,g,2026-06-01\nR2,MRN1,HOSP,kratom,2,g,9999-12-31\n",
         1_700_000_000,
     )
     with connect(warehouse) as conn:
         ingest_dosing_files(conn, feeds, Pseudonymizer(b"k"))
         mark(conn)
-        # a build of June 1st to 10th, with data up to July 31st: June 1st needs its window to July 1st
-        clear(conn, date(2026, 6, 1), date(2026, 6, 10), date(2026, 7, 31), datetime.now())
-        assert pending_days(conn) == {date(2026, 6, 1), date(2026, 6, 20)}
-        # with data only up to June 10th, the window ends there: June 1st is done
-        clear(conn, date(2026, 6, 1), date(2026, 6, 10), date(2026, 6, 10), datetime.now())
-        assert pending_days(conn) == {date(2026, 6, 20)}
-        # a day marked after the build started stays pending
-        clear(conn, date(2026, 6, 1), date(2026, 7, 31), date(2026, 7, 31), datetime(2000, 1, 1))
-        assert pending_days(conn) == {date(2026, 6, 20)}
+        # a dose dated 9999 lies after the last day a build may cover: the data spans June 1st alone
+        assert plan(conn, BOUNDS) == [(date(2026, 6, 1), date(2026, 6, 1))]
+        clear(conn, date(2026, 6, 1), date(2026, 6, 1), BOUNDS, datetime.now())
+        assert pending_days(conn) == set()
 
 
 def test_prefetched_keeps_order_and_reads_ahead_a_bounded_number():

@@ -28,6 +28,7 @@ class FeedFile:
     kind: str
     modified_at: datetime
     size_bytes: int
+    modified_ns: int = 0  # st_mtime_ns: with the size, what tells a new version without reading the file
 
 
 @dataclass
@@ -59,9 +60,15 @@ def discover(feeds_dir: Path, kind: str) -> list[FeedFile]:
                 kind=kind,
                 modified_at=datetime.fromtimestamp(int(stat.st_mtime)),
                 size_bytes=stat.st_size,
+                modified_ns=stat.st_mtime_ns,
             )
         )
     return sorted(found, key=lambda f: (f.modified_at, f.relative))
+
+
+def feed_listing(feeds_dir: Path, kind: str) -> dict[str, tuple[int, int]]:
+    """Every feed file of one kind: its relative path -> (size, mtime_ns). Only `stat`, never a read."""
+    return {f.relative: (f.size_bytes, f.modified_ns) for f in discover(feeds_dir, kind)}
 
 
 def read_version(feed_file: FeedFile) -> FileVersion:

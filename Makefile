@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint dev docs fuzz bench bench-identity bench-e2e generate-sample clean
+.PHONY: install demo test test-deployment lint dev docs fuzz bench bench-identity bench-e2e generate-sample clean
 
 install: $(STAMP)
 
@@ -21,8 +21,11 @@ demo: $(STAMP)  ## run the whole pipeline on sample_feeds/ into warehouse/ and p
 	HEPWATCH_PSEUDONYM_KEY=hepwatch-demo-key-public-never-use-for-real-data \
 		$(BIN)/hepwatch run --feeds sample_feeds --warehouse warehouse
 
-test: lint  ## the whole test suite, after lint
+test: lint  ## the whole test suite, after lint (the deployment test is its own target)
 	$(BIN)/python -m pytest -n 2 -q
+
+test-deployment: $(STAMP)  ## hepwatch under a real dagster-daemon and webserver (a few minutes; CI runs it too)
+	$(BIN)/python -m pytest -q -m deployment tests/test_deployment.py
 
 lint: $(STAMP)  ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .

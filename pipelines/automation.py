@@ -25,7 +25,12 @@ from pipelines.resources import Feeds, Warehouse
 SETTLE_SECONDS = float(os.environ.get("HEPWATCH_SENSOR_SETTLE_SECONDS", "30"))
 TICK_SECONDS = int(os.environ.get("HEPWATCH_SENSOR_INTERVAL_SECONDS", "30"))
 
-# A run of any of these, queued or in flight, makes the sensor wait: one writer at a time, and what the
+# Runs the daemon launches for the plan execute their steps in the run's own process: the steps take turns
+# in the writers' pool anyway, and a process per step costs seconds of start-up each (a backfill launched
+# from the UI keeps Dagster's default, a process per step, where Parquet staging steps can run side by side).
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+
+# A run queued or in flight makes the sensor wait: one writer at a time, and what the
 # run reads or builds changes the plan.
 _ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -118,7 +123,7 @@ def feed_file_sensor(context: dg.SensorEvaluationContext, feeds: Feeds, warehous
     # The run key names this state of the plan: a run that failed is not launched again until something
     # changes (a file, or the plan), and the cursor holds one key, however many files there are.
     context.update_cursor(first.key)
-    return dg.RunRequest(run_key=first.key, job_name=first.job, tags=first.tags)
+    return dg.RunRequest(run_key=first.key, job_name=first.job, tags=first.tags, run_config=IN_PROCESS)
 
 
 @dg.schedule(
@@ -131,7 +136,9 @@ def feed_file_sensor(context: dg.SensorEvaluationContext, feeds: Feeds, warehous
 )
 def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     scheduled = context.scheduled_execution_time or datetime.now()
-    return dg.RunRequest(run_key=f"daily-{scheduled.date()}", tags={"hepwatch/reason": "daily refresh"})
+    return dg.RunRequest(
+        run_key=f"daily-{scheduled.date()}", tags={"hepwatch/reason": "daily refresh"}, run_config=IN_PROCESS
+    )
 
 
 @dg.schedule(
@@ -149,7 +156,7 @@ def daily_build(context: dg.ScheduleEvaluationContext, feeds: Feeds, warehouse: 
     if not builds:
         return dg.SkipReason(f"nothing pending to build ({reason})")
     return [
-        dg.RunRequest(run_key=f"daily-{scheduled.date()}-{number}", tags=run.tags)
+        dg.RunRequest(run_key=f"daily-{scheduled.date()}-{number}", tags=run.tags, run_config=IN_PROCESS)
         for number, run in enumerate(builds)
     ]
 

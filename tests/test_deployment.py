@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -187,10 +186,15 @@ def test_the_daemon_follows_the_plan_one_key_one_run_at_a_time_and_publishes_eve
 
     # 2. A new file with the next day's ALT for a known patient: read, its day built, published, nothing left
     # pending, under the patient's only key (the daemon has no key in its environment: it uses the stored one).
-    d.drop("northlab/2026-06-06.hl7", oru("N-20", [obx(1, ALT, "300")], collected="20260606080000", placer="O20"))
+    d.drop(
+        "northlab/2026-06-06.hl7", oru("N-20", [obx(1, ALT, "300")], collected="20260606080000", placer="O20")
+    )
     d.settle("the new file's day to be built", lambda: d.plan()["pending"] == [] and len(d.new_runs()) >= 2)
     runs = d.new_runs()
-    assert [(run.job_name, run.status.value) for run in runs] == [("refresh", "SUCCESS"), ("build_days", "SUCCESS")]
+    assert [(run.job_name, run.status.value) for run in runs] == [
+        ("refresh", "SUCCESS"),
+        ("build_days", "SUCCESS"),
+    ]
     build = runs[1].tags
     assert (build["dagster/asset_partition_range_start"], build["dagster/asset_partition_range_end"]) == (
         "2026-06-06",
@@ -211,7 +215,9 @@ def test_the_daemon_follows_the_plan_one_key_one_run_at_a_time_and_publishes_eve
     d.drop("northlab/no-patient.hl7", oru("N-21", [obx(1, ALT, "30")], mrn="", authority="", placer="O21"))
     d.settle(
         "the quarantined file to reach analytics.duckdb",
-        lambda: d.analytics("SELECT reason FROM marts.quarantine WHERE file = 'labs/northlab/no-patient.hl7'"),
+        lambda: d.analytics(
+            "SELECT reason FROM marts.quarantine WHERE file = 'labs/northlab/no-patient.hl7'"
+        ),
     )
     assert d.analytics("SELECT reason FROM marts.quarantine WHERE file = 'labs/northlab/no-patient.hl7'") == [
         ("missing_patient_id",)
@@ -236,7 +242,9 @@ def test_the_daemon_follows_the_plan_one_key_one_run_at_a_time_and_publishes_eve
     )["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
-    wait_for("the run to hold a slot", lambda: d.instance.event_log_storage.get_concurrency_run_ids(), every=0.2)
+    wait_for(
+        "the run to hold a slot", lambda: d.instance.event_log_storage.get_concurrency_run_ids(), every=0.2
+    )
     d.graphql("mutation($id: String!) { terminateRun(runId: $id) { __typename } }", {"id": run_id})
     wait_for("the run to be cancelled", lambda: d.instance.get_run_by_id(run_id).status.value == "CANCELED")
     wait_for("its slot to be freed", lambda: not d.instance.event_log_storage.get_concurrency_run_ids(), 60)

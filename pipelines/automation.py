@@ -28,7 +28,7 @@ TICK_SECONDS = int(os.environ.get("HEPWATCH_SENSOR_INTERVAL_SECONDS", "30"))
 # Runs the daemon launches for the plan execute their steps in the run's own process: the steps take turns
 # in the writers' pool anyway, and a process per step costs seconds of start-up each (a backfill launched
 # from the UI keeps Dagster's default, a process per step, where Parquet staging steps can run side by side).
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+IN_PROCESS: dict[str, object] = {"execution": {"config": {"in_process": {}}}}
 
 # A run queued or in flight makes the sensor wait: one writer at a time, and what the
 # run reads or builds changes the plan.

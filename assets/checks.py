@@ -122,7 +122,10 @@ def _duplicates_across(
 def _result(model: type[pa.DataFrameModel], checked: int, found: list[pl.DataFrame]) -> dg.AssetCheckResult:
     if not found:
         return dg.AssetCheckResult(
-            check_name=SCHEMA_VALID, passed=True, metadata={"model": model.__name__, "rows_checked": checked}
+            check_name=SCHEMA_VALID,
+            passed=True,
+            description=f"All {checked} rows match {model.__name__}.",
+            metadata={"model": model.__name__, "rows_checked": checked},
         )
     cases = pl.concat(found, how="diagonal_relaxed")
     by_check = cases.group_by("column", "check").len().sort("len", descending=True)
@@ -130,6 +133,8 @@ def _result(model: type[pa.DataFrameModel], checked: int, found: list[pl.DataFra
         check_name=SCHEMA_VALID,
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR,
+        description=f"Error (blocking): {cases.height} failure(s) of {model.__name__}; nothing downstream was "
+        "built and analytics.duckdb was not replaced.",
         metadata={
             "model": model.__name__,
             "rows_checked": checked,

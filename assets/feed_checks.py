@@ -66,6 +66,12 @@ def _ingest_reconciles(asset: dg.AssetsDefinition, kind: str) -> dg.AssetChecksD
         return dg.AssetCheckResult(
             passed=failing.is_empty(),
             severity=dg.AssetCheckSeverity.ERROR,
+            description=(
+                f"Every one of {versions[0][0]} {kind} file versions reconciles."
+                if failing.is_empty()
+                else f"Error: {failing.height} {kind} file version(s) do not reconcile: a message or row may "
+                "be lost (first_not_reconciling)."
+            ),
             metadata={
                 "file_versions": versions[0][0],
                 "not_reconciling": failing.height,
@@ -105,9 +111,16 @@ def _feed_quarantine_rate(asset: dg.AssetsDefinition, kind: str) -> dg.AssetChec
 
 def _rate_result(read: int, held: int, limit: float, worst: pl.DataFrame) -> dg.AssetCheckResult:
     share = held / read if read else 0.0
+    within = share <= limit
     return dg.AssetCheckResult(
-        passed=share <= limit,
+        passed=within,
         severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{held} of {read} quarantined ({share:.1%}), within the {limit:.0%} limit."
+            if within
+            else f"Warning: {held} of {read} quarantined ({share:.1%}), above the {limit:.0%} limit; "
+            "marts.quarantine says why (worst files in `worst`)."
+        ),
         metadata={
             "read": read,
             "quarantined": held,
@@ -160,6 +173,12 @@ def unmapped_liver_codes(warehouse: Warehouse) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=codes.is_empty(),
         severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            "Every liver-looking code maps to an analyte."
+            if codes.is_empty()
+            else f"Warning: {codes.height} liver-looking code(s) map to no analyte; their results are held "
+            "back until the code map (HEPWATCH_CODE_MAP) names them."
+        ),
         metadata={
             "unmapped_codes": codes.height,
             "observations": int(codes["observations"].sum()) if codes.height else 0,
@@ -202,9 +221,17 @@ def abnormal_flag_agreement(warehouse: Warehouse, monitoring: Monitoring) -> dg.
         .select("sending_facility", "analyte", "len")
         .sort("len", "sending_facility", "analyte", descending=[True, False, False])
     )
+    limit = monitoring.abnormal_flag_disagreement_max
     return dg.AssetCheckResult(
-        passed=share <= monitoring.abnormal_flag_disagreement_max,
+        passed=share <= limit,
         severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"OBX-8 agrees with x ULN on {compared - disagreeing} of {compared} results; {share:.1%} disagree, "
+            f"within the {limit:.0%} limit."
+            if share <= limit
+            else f"Warning: OBX-8 disagrees with x ULN on {disagreeing} of {compared} results ({share:.1%}, "
+            f"above {limit:.0%}): a unit or range may be read wrongly (by_lab_and_analyte)."
+        ),
         metadata={
             "results_compared": compared,
             "disagreeing": disagreeing,
@@ -250,6 +277,12 @@ def case_volume_anomaly(warehouse: Warehouse, monitoring: Monitoring) -> dg.Asse
     return dg.AssetCheckResult(
         passed=days.is_empty(),
         severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            "No day's new cases stand out from its trailing 28 days."
+            if days.is_empty()
+            else f"Warning: {days.height} day(s) with new cases far above the trailing 28 days: look at "
+            "those days' cases (a cluster, or a feed problem)."
+        ),
         metadata={
             "anomalous_days": days.height,
             "days": _table(days),

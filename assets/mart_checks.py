@@ -36,6 +36,12 @@ def no_duplicate_results(context: dg.AssetCheckExecutionContext, warehouse: Ware
     return dg.AssetCheckResult(
         passed=duplicates.is_empty(),
         severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            "No two current results duplicate each other."
+            if duplicates.is_empty()
+            else f"Error: {duplicates.height} result(s) are current more than once (a lab resending under a "
+            "new MSH-10?)."
+        ),
         metadata={
             "days_checked": f"{days[0]} to {days[1]} (exclusive)" if days else "all",
             "duplicated_results": duplicates.height,
@@ -89,6 +95,11 @@ def summary_matches_cases(warehouse: Warehouse) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=mismatches.is_empty(),
         severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            "Every day's summary equals the case table recomputed."
+            if mismatches.is_empty()
+            else f"Error: {mismatches.height} day(s) of marts.daily_summary differ from the case table."
+        ),
         metadata={
             "days_disagreeing": mismatches.height,
             "first_disagreements": dg.MetadataValue.md(markdown_table(mismatches.head(SHOWN))),

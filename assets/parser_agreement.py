@@ -101,6 +101,12 @@ def parser_agreement(
         check_name=PARSER_AGREEMENT,
         passed=not disagreements,
         severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"hl7apy reads the {compared} sampled messages as hepwatch does."
+            if not disagreements
+            else f"Error: hl7apy reads {len(disagreements)} field(s) of the sampled messages differently "
+            "(first_disagreements names the control IDs)."
+        ),
         metadata={
             "messages_sampled": sample.height,
             "messages_compared": compared,

@@ -63,27 +63,30 @@ def changed_files(feeds: Path, warehouse: Path) -> dict[str, tuple[int, int]]:
     return changed
 
 
-def next_runs(feeds: Path, warehouse: Path, settle_seconds: float, now: float) -> tuple[list[Next], str]:
-    """The runs the plan calls for now, in order, and a sentence on why (or why none).
-
-    New or changed feed files that have settled (unchanged for `settle_seconds`) come first: one `refresh`
-    run reads them all. Otherwise each pending range of days is one `build_days` run.
-    """
+def read_new_files(feeds: Path, warehouse: Path, settle_seconds: float, now: float) -> Next | str:
+    """One `refresh` run for the new or changed feed files that have settled (unchanged for
+    `settle_seconds`); else why there is none."""
     changed = changed_files(feeds, warehouse)
     settled = {name: stamp for name, stamp in changed.items() if now - stamp[1] / 1e9 >= settle_seconds}
-    if settled:
-        digest = hashlib.sha256(repr(sorted(settled.items())).encode()).hexdigest()[:16]
-        waiting = len(changed) - len(settled)
-        reason = f"{len(settled)} new or changed feed file(s)" + (
-            f", {waiting} still settling" if waiting else ""
-        )
-        return [Next(refresh_job.name, {"hepwatch/reason": reason}, f"files:{digest}", reason)], reason
-    state = read_state(warehouse)
-    try:  # a new plan.json (any build or ingestion rewrites it) is a new state of the plan
+    if not settled:
+        if changed:
+            return f"{len(changed)} new or changed feed file(s) still settling ({settle_seconds:.0f} s)"
+        return "the warehouse holds every feed file version"
+    digest = hashlib.sha256(repr(sorted(settled.items())).encode()).hexdigest()[:16]
+    waiting = len(changed) - len(settled)
+    reason = f"{len(settled)} new or changed feed file(s)" + (
+        f", {waiting} still settling" if waiting else ""
+    )
+    return Next(refresh_job.name, {"hepwatch/reason": reason}, f"files:{digest}", reason)
+
+
+def pending_builds(warehouse: Path) -> list[Next]:
+    """One `build_days` run per range of the plan, in order of days."""
+    try:  # a new plan.json (any ingestion or build rewrites it) is a new state of the plan
         version = (warehouse / PLAN_FILE).stat().st_mtime_ns
     except OSError:
         version = 0
-    runs = [
+    return [
         Next(
             build_days_job.name,
             {
@@ -94,13 +97,8 @@ def next_runs(feeds: Path, warehouse: Path, settle_seconds: float, now: float) -
             f"days:{start}:{end}:{version}",
             f"pending days {start} to {end}",
         )
-        for start, end in state.get("pending", [])
+        for start, end in read_state(warehouse).get("pending", [])
     ]
-    if runs:
-        return runs, f"{len(runs)} pending range(s) of days, from {runs[0].reason.split(' ', 2)[2]}"
-    if changed:
-        return [], f"{len(changed)} new or changed feed file(s) still settling ({settle_seconds:.0f} s)"
-    return [], "the warehouse holds every feed file version and no day is pending"
 
 
 @dg.sensor(
@@ -116,10 +114,14 @@ def feed_file_sensor(context: dg.SensorEvaluationContext, feeds: Feeds, warehous
     active = context.instance.get_run_records(filters=dg.RunsFilter(statuses=_ACTIVE), limit=1)
     if active:
         return dg.SkipReason(f"run {active[0].dagster_run.run_id[:8]} is queued or in flight; waiting for it")
-    runs, reason = next_runs(feeds.path, warehouse.paths.root, SETTLE_SECONDS, time.time())
-    if not runs:
-        return dg.SkipReason(reason)
-    first = runs[0]
+    files = read_new_files(feeds.path, warehouse.paths.root, SETTLE_SECONDS, time.time())
+    builds = pending_builds(warehouse.paths.root)
+    if isinstance(files, Next):
+        first = files  # read first: what the files hold may make more days pending
+    elif builds:
+        first = builds[0]
+    else:
+        return dg.SkipReason(f"{files} and no day is pending")
     # The run key names this state of the plan: a run that failed is not launched again until something
     # changes (a file, or the plan), and the cursor holds one key, however many files there are.
     context.update_cursor(first.key)
@@ -149,12 +151,11 @@ def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     description="Every day at 06:30 UTC, after `daily_refresh`: one `build_days` run for each range of days "
     "still pending (late data included), as WAREHOUSE/plan.json has them.",
 )
-def daily_build(context: dg.ScheduleEvaluationContext, feeds: Feeds, warehouse: Warehouse):
+def daily_build(context: dg.ScheduleEvaluationContext, warehouse: Warehouse):
     scheduled = context.scheduled_execution_time or datetime.now()
-    runs, reason = next_runs(feeds.path, warehouse.paths.root, 0, scheduled.timestamp())
-    builds = [run for run in runs if run.job == build_days_job.name]
+    builds = pending_builds(warehouse.paths.root)
     if not builds:
-        return dg.SkipReason(f"nothing pending to build ({reason})")
+        return dg.SkipReason("no day is pending")
     return [
         dg.RunRequest(run_key=f"daily-{scheduled.date()}-{number}", tags=run.tags, run_config=IN_PROCESS)
         for number, run in enumerate(builds)

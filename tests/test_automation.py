@@ -148,6 +148,7 @@ def test_daily_build_requests_every_pending_range(dirs):
     )
     assert isinstance(daily_build(context), dg.SkipReason)
     plan(dirs, [["2026-05-10", "2026-06-09"], ["2026-08-30", "2026-08-31"]])  # late data, and yesterday
+    write(feeds / "labs" / "unread.hl7", oru("C9", [obx(1, ALT, "50")]))  # new files do not hold builds back
     requests = daily_build(context)
     ranges = [
         (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])

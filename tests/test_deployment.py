@@ -6,7 +6,7 @@ temporary DAGSTER_HOME configured like the project's `.dagster_home/dagster.yaml
 One test walks what a data engineer does, in order (a daemon takes seconds to start): the sensor idles; a
 new lab file is read and its day built and published under the patient's only key; a file of quarantined
 messages reaches marts.quarantine; a cancelled run keeps no pool slot; a backfill of daily partitions from
-the UI's GraphQL API republishes analytics.duckdb; the README's `dagster job backfill` works as written.
+the UI's GraphQL API republishes analytics.duckdb; the README's `dagster` commands work as written.
 """
 
 from __future__ import annotations
@@ -279,10 +279,27 @@ def test_the_daemon_follows_the_plan_one_key_one_run_at_a_time_and_publishes_eve
     published = (d.warehouse / "analytics.duckdb").stat().st_ino
     backfilled = subprocess.run(
         [str(BIN / "dagster"), "job", "backfill", "-w", "workspace.yaml", "-j", "build_days",
-         "--from", "2026-06-05", "--to", "2026-06-06", "--noprompt"],
+         "--from", "2026-08-28", "--to", "2026-08-29", "--noprompt"],
         cwd=PROJECT, env=d.env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert backfilled.returncode == 0, backfilled.stdout[-2000:] + backfilled.stderr[-2000:]
     d.settle("the CLI backfill", lambda: (d.warehouse / "analytics.duckdb").stat().st_ino != published)
     assert all(run.status.value == "SUCCESS" for run in d.new_runs() if run.run_id != run_id)
+
+    # 7. The README's in-process commands, as written (they need no daemon).
+    readme_commands = [
+        ["job", "execute", "-m", "pipelines.definitions", "-j", "build_days", "--tags",
+         '{"dagster/asset_partition_range_start": "2026-08-28", "dagster/asset_partition_range_end": "2026-08-29"}'],
+        ["job", "execute", "-m", "pipelines.definitions", "-j", "refresh"],
+    ]  # fmt: skip
+    for command in readme_commands:
+        done = subprocess.run(
+            [str(BIN / "dagster"), *command],
+            cwd=PROJECT,
+            env=d.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0 and "RUN_SUCCESS" in done.stderr + done.stdout, done.stderr[-3000:]
     assert d.patient_keys("MRN001") == key

@@ -1,13 +1,13 @@
 """The analysts' database: `WAREHOUSE/analytics.duckdb`, replaced atomically after each successful run.
 
-The marts are copied into a new file (only the columns their Pandera models publish, sorted, with a COMMENT
-on every table and column), then renamed over the old one. An analyst holding the old file open keeps
+The marts are copied into an internal file (only the columns their Pandera models publish, sorted, with a
+COMMENT on every table and column), which is copied under a temporary name and renamed over the old one. An analyst holding the old file open keeps
 reading it undisturbed and never blocks the run or sees half of it (contract section 4).
 
-Incrementally (issue 7): when the previous file was published by the same table definitions, the new file
-starts as a copy of it, and of the daily-partitioned marts only the days rebuilt since (landing.window_builds)
-are replaced; the other marts are copied whole. Publishing a one-day change to a year of marts then costs a
-file copy and that day's rows, not the year's.
+Incrementally: when the internal file was published by the same table definitions, of the daily-partitioned
+marts only the days rebuilt since (landing.window_builds) are replaced in it; the other marts are copied
+whole. Publishing a one-day change to a year of marts then costs a file copy and that day's rows, not the
+year's. The published file is never the starting point: what an analyst changes in it does not survive.
 
 As configuration (HEPWATCH_MARTS_TARGET), the published tables are then also written to a database DuckDB
 attaches from that string: another DuckDB file (a shared volume), `md:<database>` (MotherDuck) or
@@ -233,8 +233,13 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
                 leftover.unlink(missing_ok=True)
             started = datetime.now()
             marks = dict(conn.execute("SELECT name, value FROM landing.pending_marks").fetchall())
+            # The marts are published into an internal copy that no one else opens (published.duckdb), then
+            # that copy is copied under a temporary name and renamed over analytics.duckdb: whatever an
+            # analyst did to the published file is gone after the next publish, and publishing a day still
+            # costs that day's rows and one file copy.
+            pristine = paths.published_copy
             incremental = (
-                paths.analytics.exists()
+                pristine.exists()
                 and marks.get("published_signature") == signature
                 and "published_at" in marks
             )
@@ -248,10 +253,12 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
                         {"at": marks["published_at"]},
                     ).fetchall()
                 }
-                shutil.copyfile(paths.analytics, staging_file)
-            conn.execute(f"ATTACH '{staging_file}' AS publish")
-            if not incremental:
-                conn.execute("CREATE SCHEMA publish.marts")
+            else:
+                for stale in (pristine, pristine.with_name(pristine.name + ".wal")):
+                    stale.unlink(missing_ok=True)
+            conn.execute(f"ATTACH '{pristine}' AS publish")
+            conn.execute("BEGIN")  # all or nothing: a crash leaves the copy as the last publish left it
+            conn.execute("CREATE SCHEMA IF NOT EXISTS publish.marts")
             for table, (_, _, column) in PUBLISHED.items():
                 if incremental and column is not None:
                     if table in windows:
@@ -259,7 +266,9 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
                 else:
                     _copy_table(conn, table)
                 counts[table] = conn.execute(f"SELECT count(*) FROM publish.marts.{table}").fetchall()[0][0]
+            conn.execute("COMMIT")
             conn.execute("DETACH publish")
+            shutil.copyfile(pristine, staging_file)
             os.replace(staging_file, paths.analytics)
             conn.execute("BEGIN")
             conn.execute(

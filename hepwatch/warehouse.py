@@ -4,6 +4,7 @@ WAREHOUSE/
   hepwatch.duckdb   internal: landing, ref, staging and marts schemas (one writer at a time)
   phi.duckdb        restricted store, mode 0600: patient map, quarantine with raw payloads, generated key
   analytics.duckdb  what analysts open: a copy of the marts, replaced atomically by the publish step
+  published.duckdb  internal: the marts as last published, from which analytics.duckdb is copied
   reports/          daily reports
 """
 
@@ -43,6 +44,11 @@ class WarehousePaths:
     @property
     def analytics(self) -> Path:
         return self.root / "analytics.duckdb"
+
+    @property
+    def published_copy(self) -> Path:
+        """The internal copy of what was last published, kept out of analysts' reach."""
+        return self.root / "published.duckdb"
 
     @property
     def reports(self) -> Path:

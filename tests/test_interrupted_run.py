@@ -54,6 +54,8 @@ INTERNAL_FILES = {
     "phi.duckdb.wal",
     "reports",  # the daily reports (a folder)
     "plan.json",  # the plan, as the sensor reads it
+    "published.duckdb",  # what was last published
+    "published.duckdb.wal",
 }
 PUBLISH_TEMP = re.compile(r"\.analytics-[0-9a-f]+\.duckdb\.tmp(\.wal)?|\.plan\.json\.\d+\.tmp")
 VOLATILE_COLUMNS = {"feed_files": "first_ingested_at"}  # when a file was read differs between warehouses

@@ -135,11 +135,26 @@ REASONS = [
     ({"taken_at": "2026-04-31"}, "bad_datetime", "not a real calendar date"),
     ({"taken_at": "2026-06-00"}, "bad_datetime", "not a real calendar date"),
     ({"taken_at": "0000-01-01"}, "bad_datetime", "not a real calendar date"),
+    # a dose no feed can hold: before 1900 or after tomorrow (the rows would reach no mart)
+    ({"taken_at": "0001-01-01"}, "bad_datetime", "taken_at '0001-01-01' is not a plausible dose date"),
+    ({"taken_at": "1899-12-31"}, "bad_datetime", "expected 1900-01-01 to tomorrow"),
+    ({"taken_at": "9999-12-31"}, "bad_datetime", "is not a plausible dose date"),
+    ({"taken_at": "9999-12-31T23:59:59"}, "bad_datetime", "is not a plausible dose date"),
+    # outside 1 microgram to 1 kilogram: 1e308 g would be an infinite total, 1e-320 a subnormal number
+    (
+        {"dose_amount": "1e308"},
+        "bad_number",
+        "dose_amount '1e308' dose_unit 'g' is outside the plausible range",
+    ),
+    ({"dose_amount": "1e-320"}, "bad_number", "1 microgram to 1 kilogram"),
+    ({"dose_amount": "1001"}, "bad_number", "outside the plausible range"),
+    ({"dose_amount": "0.9", "dose_unit": "ug"}, "bad_number", "outside the plausible range"),
 ]
 
 
 @pytest.mark.parametrize(("changes", "reason", "detail"), REASONS)
 def test_quarantine_reason_and_detail(changes: dict[str, str], reason: str, detail: str) -> None:
+    """Every odd row reaches the quarantine with its reason and a detail that says what was expected."""
     quarantined = only_quarantined(**changes)
     assert quarantined["reason"] == reason
     assert detail in quarantined["detail"]
@@ -197,7 +212,7 @@ def test_dose_unit_is_kept_as_written_but_trimmed() -> None:
         ("2026-06-01T10:00:00.000001", date(2026, 6, 1), datetime(2026, 6, 1, 10, 0, 0, 1)),
         ("2026-06-01 10:00-03:30", date(2026, 6, 1), datetime(2026, 6, 1, 10, 0)),
         ("2024-02-29", date(2024, 2, 29), None),
-        ("2026-12-31T23:59", date(2026, 12, 31), datetime(2026, 12, 31, 23, 59)),
+        ("2025-12-31T23:59", date(2025, 12, 31), datetime(2025, 12, 31, 23, 59)),
         (" 2026-06-01 ", date(2026, 6, 1), None),
     ],
 )
@@ -476,3 +491,11 @@ def test_any_well_quoted_csv_counts_every_row_at_its_line(columns: list[str], ro
 def test_any_bytes_never_raise_and_every_row_is_counted(content: bytes) -> None:
     read(content)
     read(HEADER.encode() + b"\n" + content)
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "taken_at"),
+    [("1000", "g", "1900-01-01"), ("1", "ug", "2026-06-01"), ("1000000", "mg", "2026-06-01")],
+)
+def test_the_bounds_of_a_plausible_dose_are_records(amount: str, unit: str, taken_at: str) -> None:
+    assert only_record(dose_amount=amount, dose_unit=unit, taken_at=taken_at)["record_id"] == "R1"

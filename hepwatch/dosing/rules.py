@@ -1,11 +1,14 @@
 """Dosing row rules of contract sections 2 and 3: which rows are records, and why the others are quarantined.
 
-Each quarantined row gets the first reason that applies, in this order: `missing_field`, `bad_number`,
-`non_positive_dose`, `unsupported_unit`, `bad_datetime`. Every rule is a Polars expression over all rows.
+Each quarantined row gets the first reason that applies, in this order: `missing_field`, `bad_number` (not a
+number), `non_positive_dose`, `unsupported_unit`, `bad_number` (a dose outside the plausible range),
+`bad_datetime` (not ISO 8601, no real date, or a date no feed can hold). Every rule is a Polars expression
+over all rows. A row that passes reaches the marts.
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import NamedTuple
 
 import polars as pl
@@ -31,6 +34,20 @@ DOSE_UNITS = {
     "µg": MgPerUnit(1, 1000),
     "μg": MgPerUnit(1, 1000),
 }
+# A plausible single dose, whatever the unit: at least 1 microgram, at most 1 kilogram. Real doses lie far
+# inside (kratom 1 to 10 g, methadone up to about 200 mg, buprenorphine up to 32 mg); outside it a value is a
+# typing or unit error, and 1e308 g would reach the marts as an infinite total.
+DOSE_MG_MIN = 0.001
+DOSE_MG_MAX = 1_000_000.0
+# The dose dates a feed can hold, as for lab collection dates: from 1900 up to tomorrow (a clock ahead by a
+# few hours); anything else is a typing error (0001-01-01, 9999-12-31) that no day's marts could show.
+EARLIEST_DOSE_DATE = date(1900, 1, 1)
+
+
+def latest_dose_date() -> date:
+    return date.today() + timedelta(days=1)
+
+
 # contract.md section 2: `Mitragyna speciosa` (kratom's botanical name) means kratom; other names -> other.
 SUBSTANCES = {
     "kratom": "kratom",
@@ -124,6 +141,8 @@ def classify(
         .with_columns(_taken_at().alias("_taken_at"))
     )
     amount = pl.col("_amount")
+    dose_mg = amount * pl.col("_times") / pl.col("_divided_by")
+    dose_date = pl.col("_dose_date")
     reason = (
         pl.when(
             pl.lit(bool(missing_columns))
@@ -137,7 +156,9 @@ def classify(
         .then(pl.lit("non_positive_dose"))
         .when(pl.col("_times").is_null())
         .then(pl.lit("unsupported_unit"))
-        .when(pl.col("_dose_date").is_null())
+        .when((dose_mg < DOSE_MG_MIN) | (dose_mg > DOSE_MG_MAX))
+        .then(pl.lit("bad_number"))
+        .when(dose_date.is_null() | (dose_date < EARLIEST_DOSE_DATE) | (dose_date > latest_dose_date()))
         .then(pl.lit("bad_datetime"))
     )
     return checked.with_columns(reason.alias("reason"))
@@ -205,6 +226,15 @@ def quarantine_detail(
                 _echo("dose_amount"), pl.lit(" is not a number: use a point as the decimal separator")
             )
         )
+        .when((reason == "bad_number") & pl.col("_amount").is_finite() & pl.col("_times").is_not_null())
+        .then(
+            pl.concat_str(
+                _echo("dose_amount"),
+                pl.lit(" "),
+                _echo("dose_unit"),
+                pl.lit(" is outside the plausible range of a dose (1 microgram to 1 kilogram)"),
+            )
+        )
         .when((reason == "bad_number") & amount.str.contains(_DECIMAL))
         .then(pl.concat_str(_echo("dose_amount"), pl.lit(" is too large to be a dose")))
         .when(reason == "bad_number")
@@ -218,6 +248,13 @@ def quarantine_detail(
         .when(reason == "unsupported_unit")
         .then(
             pl.concat_str(_echo("dose_unit"), pl.lit(" is not a supported unit (expected g, mg, mcg or ug)"))
+        )
+        .when(pl.col("_dose_date").is_not_null())
+        .then(
+            pl.concat_str(
+                _echo("taken_at"),
+                pl.lit(f" is not a plausible dose date (expected {EARLIEST_DOSE_DATE} to tomorrow)"),
+            )
         )
         .when(pl.col("taken_at").str.contains(_ISO_8601))
         .then(pl.concat_str(_echo("taken_at"), pl.lit(" is not a real calendar date")))

@@ -1,0 +1,43 @@
+"""Every dosing row in exactly one place: a record that reaches the marts, or a row in marts.quarantine with
+its reason. Odd dates and doses included (issue: nothing leaked, nothing lost)."""
+
+import json
+
+import duckdb
+
+from pipelines.cli import run
+from tests.test_pipeline_end_to_end import write_feeds
+
+ODD_ROWS = (
+    "X1,MRN001,HWCLINIC,kratom,,1e308,g,2026-06-02,self_report\n"  # an infinite total if it were kept
+    "X2,MRN001,HWCLINIC,kratom,,1e-320,g,2026-06-02,self_report\n"
+    "X3,MRN001,HWCLINIC,kratom,,2,g,9999-12-31,self_report\n"
+    "X4,MRN001,HWCLINIC,kratom,,2,g,0001-01-01,self_report\n"
+    "X5,MRN001,HWCLINIC,kratom,,2,g,2019-12-31,self_report\n"  # plausible, but before the first partition
+)
+
+
+def test_odd_dosing_rows_reach_the_quarantine_and_no_mart_holds_an_infinite_dose(tmp_path):
+    feeds, warehouse = write_feeds(tmp_path / "feeds"), tmp_path / "warehouse"
+    with (feeds / "dosing" / "2026-06.csv").open("a") as csv:
+        csv.write(ODD_ROWS)
+    run(str(feeds), str(warehouse))
+    with duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True) as conn:
+        held = dict(
+            conn.execute(
+                "SELECT record_id, reason FROM marts.quarantine WHERE record_id LIKE 'X%' ORDER BY 1"
+            ).fetchall()
+        )
+        largest = conn.execute("SELECT max(total_mg) FROM marts.dosing_daily").fetchall()[0][0]
+    assert held == {
+        "X1": "bad_number",
+        "X2": "bad_number",
+        "X3": "bad_datetime",
+        "X4": "bad_datetime",
+        "X5": "dose_date_out_of_range",
+    }
+    # MRN002's 3 g on June 2nd is the largest daily total written in the feed: no absurd dose got in
+    assert largest == 3000.0
+    # the plan never reaches past the data: its last day is the last result or dose, not 9999-12-31
+    plan = json.loads((warehouse / "plan.json").read_text())
+    assert plan["data_span"] == ["2026-06-01", "2026-06-05"] and plan["pending"] == []

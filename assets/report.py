@@ -103,11 +103,11 @@ def daily_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     and the quarantine and check status. Patients appear only by patient_key. Written for the days whose
     marts were rebuilt since the reports were last written, and for the last day (latest.html)."""
     folder = warehouse.paths.reports
-    folder.mkdir(parents=True, exist_ok=True)
     checks = _check_status(context)
     written, report = 0, None
     started = datetime.now()
     with warehouse.connect() as conn:
+        folder.mkdir(exist_ok=True)  # (inside: with the warehouse's private file modes)
         windows = _days_to_report(conn, folder)
         last_day = windows[-1][1] - timedelta(days=1) if windows else None
         total = sum((end - start).days for start, end in windows)

@@ -59,6 +59,25 @@ def read_sql(name: str, package: str = "hepwatch.sql") -> str:
     return resources.files(package).joinpath(name).read_text(encoding="utf-8")
 
 
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Whatever the process umask, files and folders created meanwhile are the owner's alone (0600, 0700):
+    DuckDB creates the restricted store's write-ahead log, and its spill files, whenever it needs them."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def make_root(paths: WarehousePaths) -> None:
+    """The warehouse directory, the owner's alone (0700): it holds the restricted store. Other users get the
+    marts through HEPWATCH_MARTS_TARGET (a file on a shared volume, MotherDuck, DuckLake)."""
+    paths.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if paths.root.stat().st_mode & 0o077:
+        paths.root.chmod(0o700)
+
+
 def restrict_permissions(paths: WarehousePaths) -> None:
     """phi.duckdb (and its write-ahead log) readable and writable by the owner only."""
     for path in (paths.restricted, paths.restricted.with_name(paths.restricted.name + ".wal")):
@@ -68,11 +87,8 @@ def restrict_permissions(paths: WarehousePaths) -> None:
 
 def prepare(conn: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> None:
     """Attach the restricted store as `phi` and create every landing and restricted table that is missing."""
-    old_umask = os.umask(0o077)
-    try:
+    with private_files():
         conn.execute(f"ATTACH IF NOT EXISTS '{paths.restricted}' AS phi")
-    finally:
-        os.umask(old_umask)
     restrict_permissions(paths)
     # DuckDB would cache up to 80 % of the machine's memory; a bound keeps a year's build lean (it spills to
     # disk beyond it). HEPWATCH_DUCKDB_MEMORY_LIMIT sets it (DuckDB syntax: '2GB', '500MB').
@@ -220,17 +236,18 @@ def shared(root: Path | str) -> Iterator[None]:
     instead of once per step and check (about 50 ms each on a year's warehouse; issue 7). For a process that
     is the warehouse's only writer for that time, as `hepwatch run` is."""
     paths = WarehousePaths(Path(root).resolve())
-    paths.root.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(paths.internal))
-    try:
-        prepare(conn, paths)
-        _SHARED[paths.internal] = conn
-        yield
-    finally:
-        _SHARED.pop(paths.internal, None)
-        conn.execute("DETACH DATABASE IF EXISTS phi")
-        conn.close()
-        restrict_permissions(paths)
+    make_root(paths)
+    with private_files():
+        conn = duckdb.connect(str(paths.internal))
+        try:
+            prepare(conn, paths)
+            _SHARED[paths.internal] = conn
+            yield
+        finally:
+            _SHARED.pop(paths.internal, None)
+            conn.execute("DETACH DATABASE IF EXISTS phi")
+            conn.close()
+            restrict_permissions(paths)
 
 
 @contextmanager
@@ -248,8 +265,8 @@ def open_warehouse(
         finally:
             cursor.close()
         return
-    paths.root.mkdir(parents=True, exist_ok=True)
-    with opener() as conn:
+    make_root(paths)
+    with private_files(), opener() as conn:
         prepare(conn, paths)
         try:
             yield conn

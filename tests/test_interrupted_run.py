@@ -156,10 +156,16 @@ def hepwatch_run(feeds: Path, warehouse: Path) -> subprocess.CompletedProcess:
 
 
 def kill_when(command: list[str], marker: str, log: Path) -> list[str]:
-    """Start `command` in its own session, SIGKILL it once a stdout line starts with `marker`."""
+    """Start `command` in its own session with umask 0, SIGKILL it once a stdout line starts with `marker`."""
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True
+            command,
+            cwd=PROJECT,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            start_new_session=True,
+            umask=0,  # the most permissive umask: what hepwatch creates must be private all the same
         )
     lines: queue.Queue[str | None] = queue.Queue()
 
@@ -235,6 +241,14 @@ def test_a_killed_run_leaves_the_published_database_intact_and_the_next_run_comp
     assert sha256(analytics) == before_hash  # not a byte of the published file changed
     assert published(warehouse) == before  # and it opens read-only with every table as it was
     assert new_rows(warehouse) == []
+    # Restricted stays restricted, whatever the kill left: the warehouse directory is the owner's alone, the
+    # restricted store and its write-ahead log are 0600 from their first byte, nothing is world-writable.
+    assert warehouse.stat().st_mode & 0o777 == 0o700
+    for path in warehouse.rglob("*"):
+        mode = path.stat().st_mode & 0o777
+        assert not mode & 0o002, (path.name, oct(mode))
+        if path.name.startswith("phi.duckdb"):
+            assert mode == 0o600, (path.name, oct(mode))
     left = {path.name for path in warehouse.iterdir()}
     strays = left - INTERNAL_FILES
     assert all(PUBLISH_TEMP.fullmatch(name) for name in strays), strays

@@ -15,7 +15,8 @@ from hepwatch.pending import fingerprint, mark, record_ingested, record_plan
 from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.stage import export_landing, stage_dir
 from hepwatch.warehouse import fetch_value, pseudonym_key
-from pipelines.resources import PROJECT_ROOT, Feeds, Warehouse
+from pipelines.locations import PROJECT_ROOT
+from pipelines.resources import Feeds, Warehouse
 
 REFERENCE_DIR = PROJECT_ROOT / "hepwatch" / "reference"
 SQL_DIR = PROJECT_ROOT / "assets" / "sql"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
@@ -229,6 +230,32 @@ def insert_observations(conn: duckdb.DuckDBPyConnection, relation: str | pl.Data
 _SHARED: dict[Path, duckdb.DuckDBPyConnection] = {}
 
 
+LOCK_WAIT_SECONDS = 10.0
+
+
+def _connect_waiting(database: Path) -> duckdb.DuckDBPyConnection:
+    """Open the internal database (and, in `prepare`, the restricted store) for writing, waiting up to
+    LOCK_WAIT_SECONDS while another process holds either: a reader that lets go soon (`hepwatch
+    quarantine`, an analyst's quick look) does not fail the run. A holder that stays is named by the error."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        conn = None
+        try:
+            conn = duckdb.connect(str(database))
+            prepare(conn, WarehousePaths(database.parent))
+            return conn
+        except duckdb.IOException as error:
+            if conn is not None:
+                conn.close()
+            if "Conflicting lock" not in str(error) or time.monotonic() > deadline:
+                raise
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        time.sleep(0.25)
+
+
 @contextmanager
 def shared(root: Path | str) -> Iterator[None]:
     """For the length of the block, every connection to this warehouse made in this process (`connect`, the
@@ -238,9 +265,8 @@ def shared(root: Path | str) -> Iterator[None]:
     paths = WarehousePaths(Path(root).resolve())
     make_root(paths)
     with private_files():
-        conn = duckdb.connect(str(paths.internal))
+        conn = _connect_waiting(paths.internal)
         try:
-            prepare(conn, paths)
             _SHARED[paths.internal] = conn
             yield
         finally:

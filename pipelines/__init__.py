@@ -1,9 +1,5 @@
-"""The Dagster code location (definitions, resources, jobs) and the `hepwatch` command."""
+"""The Dagster code location (definitions, resources, jobs) and the `hepwatch` command.
 
-import warnings
-
-import dagster as dg
-
-# Daily single-run backfills and concurrency pools are stable enough for us; keep the console readable.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+Kept free of imports: `hepwatch` starts by importing this package, and must answer Ctrl-C or SIGTERM in one
+line from its first moment (pipelines.cli).
+"""

@@ -11,18 +11,63 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
+import re
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from pipelines.resources import default_feeds_dir, default_warehouse_dir
+from pipelines.locations import default_feeds_dir, default_warehouse_dir
 
 
 class RunFailed(Exception):
     """A run that did not succeed; the message is the one-line reason printed to the user."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, handled like Ctrl-C (exit 130): one line, and what was kept."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+# From the first moment the command runs (its imports of Dagster and DuckDB take seconds), SIGTERM ends it
+# with one line instead of silently.
+signal.signal(signal.SIGTERM, _terminate)
+
+_LOCK = re.compile(r'lock on file "([^"]+)": Conflicting lock is held in (\S+) \(PID (\d+)\)')
+_KEPT = "the published analytics.duckdb is as the last complete run left it, and the next run continues"
+
+
+def _mount_point(path: Path) -> Path:
+    path = path.resolve()
+    while not path.exists():
+        path = path.parent
+    while path.parent != path and os.stat(path.parent).st_dev == os.stat(path).st_dev:
+        path = path.parent
+    return path
+
+
+def known_cause(text: str, warehouse: Path) -> str | None:
+    """A failure whose cause is known, said in one line with what to do; None for any other."""
+    held = _LOCK.search(text)
+    if held:
+        file, program, pid = held.groups()
+        return (
+            f"{Path(file).name} is held by another process (PID {pid}, {Path(program).name}): another "
+            "hepwatch run, or a program reading it; wait for it to end, or stop it, and run again"
+        )
+    if "No space left on device" in text or "no space left on device" in text.lower():
+        return (
+            f"no space left on the file system of {warehouse} (mounted at {_mount_point(warehouse)}): free "
+            f"some space and run again; {_KEPT}"
+        )
+    return None
 
 
 def _instance():
@@ -41,10 +86,15 @@ def _failure_reason(result) -> str:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            while error.cause is not None:
-                error = error.cause
-            lines = (error.message or "unknown error").strip().splitlines()
-            return f"step {event.step_key} failed: {lines[0] if lines else 'unknown error'}"
+            chain = []
+            while error is not None:
+                chain.append(error.message or "")
+                error = error.cause or error.context
+            known = known_cause("\n".join(chain), Path(os.environ.get("HEPWATCH_WAREHOUSE_DIR", ".")))
+            if known:
+                return known
+            last = next((m for m in reversed(chain) if m.strip()), "unknown error")
+            return f"step {event.step_key} failed: {last.strip().splitlines()[0]}"
     return "the run failed; see the Dagster event log"
 
 
@@ -55,6 +105,12 @@ def _execute(defs, job_name: str, instance, tags: dict[str, str], verbose: bool)
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}}
     result = job.execute_in_process(instance=instance, tags=tags, run_config=run_config, raise_on_error=False)
     if not result.success:
+        if any(
+            event.is_step_failure
+            and event.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError"
+            for event in result.all_events
+        ):
+            raise KeyboardInterrupt  # Dagster turned Ctrl-C or SIGTERM into a failed step
         raise RunFailed(_failure_reason(result))
     return result
 
@@ -161,6 +217,40 @@ def print_summary(warehouse: str, figures: dict[str, object]) -> None:
     print(run_summary(Path(warehouse), figures))
 
 
+def print_quarantine(warehouse: Path, kind: str | None, file: str | None, reason: str | None) -> int:
+    """Print the restricted store's quarantine, raw payloads included. The file is opened read-only and
+    closed as soon as the rows are read (milliseconds), so it never holds up a run: runs wait a few seconds
+    for a reader to let go (hepwatch.warehouse.shared)."""
+    import duckdb
+
+    from hepwatch.warehouse import WarehousePaths
+
+    restricted = WarehousePaths(warehouse).restricted
+    if not restricted.exists():
+        print(
+            f"hepwatch quarantine: {restricted} does not exist (no run has written it yet)", file=sys.stderr
+        )
+        return 1
+    filters = {"kind": kind, "file": file, "reason": reason}
+    where = " AND ".join(f"{name} = ${name}" for name, value in filters.items() if value) or "true"
+    with duckdb.connect(str(restricted), read_only=True) as conn:
+        rows = conn.execute(
+            f"SELECT kind, file, line, control_id, reason, detail, raw_payload FROM quarantine WHERE {where} "
+            "ORDER BY kind, file, position",
+            {name: value for name, value in filters.items() if value},
+        ).fetchall()
+    try:
+        for kind_, file_, line, control_id, reason_, detail, payload in rows:
+            where_ = f"line {line}" + (f", MSH-10 {control_id}" if control_id else "")
+            print(f"== {kind_} {file_} {where_}: {reason_}: {detail or ''}")
+            print((payload or "").replace("\r", "\n").rstrip("\n"))
+    except BrokenPipeError:  # `| head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    print(f"{len(rows)} quarantined", file=sys.stderr)
+    return 0
+
+
 def generate(out: str, patients: int, days: int, seed: int, start: date) -> None:
     from hepwatch.synthetic import generate_feeds
 
@@ -170,6 +260,14 @@ def generate(out: str, patients: int, days: int, seed: int, start: date) -> None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except (KeyboardInterrupt, Terminated):  # before a run started (argument parsing, imports)
+        print("hepwatch: interrupted before anything was read or written", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="hepwatch", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="ingest the feeds and build every day, through Dagster")
@@ -185,6 +283,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="rebuild every day, not only those whose data changed since the last run",
     )
+    held = commands.add_parser(
+        "quarantine",
+        help="print quarantined messages and rows with their raw payloads (from the restricted store)",
+    )
+    held.add_argument(
+        "--warehouse", default=default_warehouse_dir(), help="warehouse directory (HEPWATCH_WAREHOUSE_DIR)"
+    )
+    held.add_argument("--kind", choices=["lab_message", "dosing_row"], help="only this kind")
+    held.add_argument("--file", help="only this feed file (path relative to the feeds directory)")
+    held.add_argument("--reason", help="only this reason code")
     gen = commands.add_parser("generate", help="write a synthetic feed directory")
     gen.add_argument("--out", required=True)
     gen.add_argument("--patients", type=int, default=300)
@@ -198,6 +306,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "generate":
         generate(args.out, args.patients, args.days, args.seed, args.start)
         return 0
+    if args.command == "quarantine":
+        return print_quarantine(Path(args.warehouse), args.kind, args.file, args.reason)
+    warehouse = Path(args.warehouse)
+    # The instance's storage would log a traceback for a connection an interrupt closed: the one line
+    # below says what happened, and the Dagster event log keeps the details.
+    logging.getLogger("sqlalchemy").setLevel(logging.CRITICAL)
     try:
         from hepwatch.warehouse import shared
 
@@ -206,10 +320,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         with shared(args.warehouse) if Path(args.feeds).is_dir() else contextlib.nullcontext():
             figures = run(args.feeds, args.warehouse, args.verbose, args.full)
     except RunFailed as failure:
-        print(f"hepwatch run failed: {failure}", file=sys.stderr)
-        return 1
+        return _fail(str(failure))
+    except (KeyboardInterrupt, Terminated):
+        print(f"hepwatch run interrupted: {_KEPT}", file=sys.stderr)
+        return 130
+    except Exception as error:  # anything else: one line, the cause first; --verbose shows the traceback
+        if args.verbose:
+            raise
+        text = f"{type(error).__name__}: {error}"
+        return _fail(
+            known_cause(text, warehouse) or text.strip().splitlines()[0] + " (--verbose for details)"
+        )
     print_summary(args.warehouse, figures)
     return 0
+
+
+def _fail(reason: str) -> int:
+    print(f"hepwatch run failed: {reason}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -1,12 +1,7 @@
-"""Resources: where the feeds are read from and where the warehouse lives (contract section 1).
-
-Defaults come from HEPWATCH_FEEDS_DIR / HEPWATCH_WAREHOUSE_DIR, else `sample_feeds/` and `warehouse/` under
-the project root, so the UI, `dg` and `hepwatch run` all see the same directories.
-"""
+"""Resources: where the feeds are read from and where the warehouse lives (defaults: pipelines.locations)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,16 +11,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from hepwatch.warehouse import WarehousePaths, open_warehouse
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def default_feeds_dir() -> str:
-    return os.environ.get("HEPWATCH_FEEDS_DIR") or str(PROJECT_ROOT / "sample_feeds")
-
-
-def default_warehouse_dir() -> str:
-    return os.environ.get("HEPWATCH_WAREHOUSE_DIR") or str(PROJECT_ROOT / "warehouse")
+from pipelines.locations import default_feeds_dir, default_warehouse_dir
 
 
 class Feeds(dg.ConfigurableResource):

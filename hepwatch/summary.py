@@ -45,6 +45,9 @@ def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
         held = conn.execute(
             "SELECT kind, reason, count(*) FROM marts.quarantine GROUP BY ALL ORDER BY kind, count(*) DESC"
         ).fetchall()
+        unreadable = conn.execute(
+            "SELECT file, unreadable_reason FROM marts.feed_files WHERE status = 'unreadable' ORDER BY file"
+        ).fetchall()
     lines = [
         f"hepwatch: {figures['days']} days ({figures['first_day']} to {figures['last_day']}), "
         f"{figures.get('built_days', figures['days'])} of them built, in {figures['seconds']:.1f} s",
@@ -68,6 +71,8 @@ def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
         )
     if held:
         lines.append("  quarantined: " + ", ".join(f"{kind}/{reason} {n}" for kind, reason, n in held))
+    if unreadable:
+        lines.append("  unreadable:  " + "; ".join(f"{file} ({reason})" for file, reason in unreadable))
     checks = figures.get("checks", {})
     outcome = {
         status: sorted(f"{name} on {asset}" for (asset, name), s in checks.items() if s == status)

@@ -89,6 +89,11 @@ class FeedFiles(pa.DataFrameModel):
         ge=0, description="Messages or rows held back with a reason (see marts.quarantine)"
     )
     status: str = pa.Field(isin=FILE_STATUSES, description="ok, partly_quarantined or unreadable")
+    unreadable_reason: str | None = pa.Field(
+        nullable=True,
+        description="Why an unreadable file could not be read: the OS error, empty_file, not a regular file "
+        "(a directory, a FIFO), a symbolic link loop, not CSV, no header",
+    )
 
     @pa.dataframe_check
     def reconciles(cls, data: pa.PolarsData) -> pl.LazyFrame:

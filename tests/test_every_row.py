@@ -2,6 +2,7 @@
 its reason. Odd dates and doses included (issue: nothing leaked, nothing lost)."""
 
 import json
+import os
 
 import duckdb
 
@@ -41,3 +42,28 @@ def test_odd_dosing_rows_reach_the_quarantine_and_no_mart_holds_an_infinite_dose
     # the plan never reaches past the data: its last day is the last result or dose, not 9999-12-31
     plan = json.loads((warehouse / "plan.json").read_text())
     assert plan["data_span"] == ["2026-06-01", "2026-06-05"] and plan["pending"] == []
+
+
+def test_every_path_with_a_feed_suffix_gets_a_feed_files_row_with_its_reason(tmp_path):
+    feeds, warehouse = write_feeds(tmp_path / "feeds"), tmp_path / "warehouse"
+    labs = feeds / "labs"
+    os.mkfifo(labs / "pipe.hl7")  # opening it would block the run for ever
+    (labs / "loop.hl7").symlink_to("loop.hl7")
+    (labs / "folder.hl7").mkdir()
+    (labs / "empty.hl7").write_bytes(b"")
+    (feeds / "dosing" / "empty.csv").write_bytes(b"")
+    run(str(feeds), str(warehouse))
+    with duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True) as conn:
+        rows = dict(
+            conn.execute(
+                "SELECT file, status || ': ' || unreadable_reason FROM marts.feed_files "
+                "WHERE status = 'unreadable' ORDER BY file"
+            ).fetchall()
+        )
+    assert rows == {
+        "dosing/empty.csv": "unreadable: empty_file",
+        "labs/empty.hl7": "unreadable: empty_file",
+        "labs/folder.hl7": "unreadable: not a regular file: a directory",
+        "labs/loop.hl7": "unreadable: not a readable file: Too many levels of symbolic links",
+        "labs/pipe.hl7": "unreadable: not a regular file: a FIFO",
+    }

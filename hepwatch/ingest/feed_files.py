@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import stat
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +30,20 @@ class FeedFile:
     modified_at: datetime
     size_bytes: int
     modified_ns: int = 0  # st_mtime_ns: with the size, what tells a new version without reading the file
+    problem: str | None = None  # why a path with a feed suffix is not a file that can be read
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why a path with a feed suffix is not a regular file (None when it is one)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:  # a symbolic link loop, or a link to nothing
+        return f"not a readable file: {error.strerror or error}"
+    if stat.S_ISREG(mode):
+        return None
+    kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO", stat.S_ISSOCK: "a socket"}
+    kind = next((name for test, name in kinds.items() if test(mode)), "a device or special file")
+    return f"not a regular file: {kind}"
 
 
 @dataclass
@@ -50,17 +65,19 @@ def discover(feeds_dir: Path, kind: str) -> list[FeedFile]:
         return []
     found = []
     for path in root.rglob(FEED_KINDS[kind]):
-        if not path.is_file():
-            continue
-        stat = path.stat()
+        # every path with the feed suffix is accounted for: a directory, FIFO or link loop is recorded as
+        # unreadable with its reason, never skipped in silence (and never opened: a FIFO would block)
+        problem = _not_a_file(path)
+        status = path.lstat() if problem else path.stat()
         found.append(
             FeedFile(
                 path=path,
                 relative=path.relative_to(feeds_dir).as_posix(),
                 kind=kind,
-                modified_at=datetime.fromtimestamp(int(stat.st_mtime)),
-                size_bytes=stat.st_size,
-                modified_ns=stat.st_mtime_ns,
+                modified_at=datetime.fromtimestamp(int(status.st_mtime)),
+                size_bytes=0 if problem else status.st_size,
+                modified_ns=status.st_mtime_ns,
+                problem=problem,
             )
         )
     return sorted(found, key=lambda f: (f.modified_at, f.relative))
@@ -72,6 +89,8 @@ def feed_listing(feeds_dir: Path, kind: str) -> dict[str, tuple[int, int]]:
 
 
 def read_version(feed_file: FeedFile) -> FileVersion:
+    if feed_file.problem:
+        return FileVersion(feed_file, None, "", feed_file.problem)
     try:
         data = feed_file.path.read_bytes()
     except OSError as error:
@@ -103,17 +122,21 @@ class ScannedFile:
 
 
 def file_stamp(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 def scan_file(feed_file: FeedFile, keep_up_to: int) -> ScannedFile:
     """Hash a file in blocks (memory stays flat whatever its size); keep its bytes if it is small."""
+    if feed_file.problem:
+        return ScannedFile(feed_file, "", 0, None, feed_file.problem)
     try:
         with feed_file.path.open("rb") as handle:
-            stat = os.fstat(handle.fileno())
-            stamp = (stat.st_size, stat.st_mtime_ns)
-            if stat.st_size <= keep_up_to:
+            info = os.fstat(handle.fileno())
+            stamp = (info.st_size, info.st_mtime_ns)
+            if info.st_size == 0:  # as for a dosing file: a feed file with nothing in it is worth a look
+                return ScannedFile(feed_file, "", 0, None, "empty_file", stamp=stamp)
+            if info.st_size <= keep_up_to:
                 data = handle.read()
                 return ScannedFile(feed_file, hashlib.sha256(data).hexdigest(), len(data), data, stamp=stamp)
             digest = hashlib.sha256()

@@ -35,9 +35,10 @@ lint: $(STAMP)  ## ruff (lint and format check) and mypy
 dev: $(STAMP)  ## Dagster UI (webserver + daemon) with a persistent instance in .dagster_home/
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev -h 127.0.0.1 -p 3000
 
-fuzz: $(STAMP)  ## fuzz the HL7 reader for FUZZ_SECONDS (default 60) with atheris
+fuzz: $(STAMP)  ## fuzz the HL7 reader, then the dosing CSV reader, FUZZ_SECONDS (default 60) each, with atheris
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check atheris==3.0.0
-	$(BIN)/python fuzz/fuzz_reader.py --seconds $${FUZZ_SECONDS:-60}
+	$(BIN)/python fuzz/fuzz_reader.py --target labs --seconds $${FUZZ_SECONDS:-60}
+	$(BIN)/python fuzz/fuzz_reader.py --target dosing --seconds $${FUZZ_SECONDS:-60}
 
 bench: $(STAMP)  ## ingestion benchmark (issue 5): 1M generated ORU messages; writes bench/results.json
 	$(BIN)/python bench/run_bench.py --messages $${BENCH_MESSAGES:-1000000} --files $${BENCH_FILES:-200} \

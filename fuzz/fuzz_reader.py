@@ -1,8 +1,14 @@
-"""Fuzz hepwatch's HL7 reader: any bytes must be read without a crash, and the ledger must add up.
+"""Fuzz hepwatch's two readers, HL7 (`--target labs`) and dosing CSV (`--target dosing`): any bytes must be
+read without a crash, and every message or row must land in exactly one place.
 
-    .venv/bin/python fuzz/fuzz_reader.py                 # 60 s (what `make fuzz` runs)
-    .venv/bin/python fuzz/fuzz_reader.py --seconds 600   # longer
+    .venv/bin/python fuzz/fuzz_reader.py                          # the HL7 reader, 60 s
+    .venv/bin/python fuzz/fuzz_reader.py --target dosing          # the dosing CSV reader (fuzz.invariants)
+    .venv/bin/python fuzz/fuzz_reader.py --seconds 600            # longer
     .venv/bin/python fuzz/fuzz_reader.py --engine hypothesis
+
+`make fuzz` runs both, FUZZ_SECONDS (default 60) each. The public corpus is found at HEPWATCH_SHARED_DIR,
+else at ../shared beside the checkout; when it is not there the run says so and starts from the sample
+feeds alone.
 
 With atheris (libFuzzer for Python, coverage-guided) when it is installed, otherwise a time-boxed hypothesis
 loop. Each input goes to `read_lab_bytes` and through `fuzz.invariants.check_read`: every block in exactly one
@@ -28,7 +34,37 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-SEED_DIRS = [PROJECT.parent / "shared" / "hl7-corpus", PROJECT / "sample_feeds" / "labs"]
+
+def shared_dir() -> Path | None:
+    """`../shared` (HEPWATCH_SHARED_DIR, else beside the checkout), or None when it is not there."""
+    import os
+
+    found = Path(os.environ.get("HEPWATCH_SHARED_DIR") or PROJECT.parent / "shared")
+    return found if found.is_dir() else None
+
+
+def seed_dirs(target: str) -> list[Path]:
+    shared = shared_dir()
+    if target == "dosing":
+        return [PROJECT / "sample_feeds" / "dosing"]
+    if shared is None or not (shared / "hl7-corpus").is_dir():
+        print("fuzz: the public HL7 corpus was not found (set HEPWATCH_SHARED_DIR to ../shared); seeding from "
+              "the sample feeds alone", file=sys.stderr, flush=True)  # fmt: skip
+        return [PROJECT / "sample_feeds" / "labs"]
+    return [shared / "hl7-corpus", PROJECT / "sample_feeds" / "labs"]
+
+
+SEED_ROWS = [
+    "record_id,patient_id,id_authority,substance,dose_amount,dose_unit,taken_at\n"
+    "R1,M1,A,kratom,2,g,2026-06-01T08:30:00+02:00\nR2,M1,,Mitragyna speciosa,1e308,g,9999-12-31\n",
+    '\ufefftaken_at;dose_unit;dose_amount;substance;patient_id;record_id\n2026-02-30,mg,"1,5",tea,M2,R3\n',
+    'record_id,patient_id,substance,dose_amount,dose_unit,taken_at\n"R4\nR5",M,kratom,.5,µg,2026-06-01\n',
+]
+CSV_DICTIONARY = [
+    "record_id", "patient_id", "id_authority", "substance", "dose_amount", "dose_unit", "taken_at", ",", ";",
+    "\"", "\r\n", "\n", "kratom", "methadone", "g", "mg", "mcg", "µg", "1e308", "-0", "NaN", "2026-06-01",
+    "T08:30:00Z", "+05:30", "0000-01-01", "\ufeff",
+]  # fmt: skip
 SEED_MESSAGES = [
     "MSH|^~\\&|LIS|NORTH|EHR|CLINIC|20260601120000||ORU^R01|C1|P|2.5.1\r"
     "PID|1||MRN1^^^CLINIC^MR\rOBR|1|P1|F1|LFT^LIVER^L|||20260601083000\r"
@@ -46,6 +82,12 @@ DICTIONARY = [
 ]  # fmt: skip
 
 
+def one_dosing_input(data: bytes) -> None:
+    from fuzz.invariants import check_dosing
+
+    check_dosing(data)
+
+
 def one_input(data: bytes) -> None:
     from fuzz.invariants import check_deterministic, check_fast_reader, check_read
 
@@ -55,46 +97,48 @@ def one_input(data: bytes) -> None:
         check_fast_reader(data)
 
 
-def _scratch_corpus(directory: Path) -> None:
-    for seed_dir in SEED_DIRS:
-        if seed_dir.is_dir():
-            for i, path in enumerate(sorted(seed_dir.rglob("*.hl7"))[:200]):
-                shutil.copy(path, directory / f"{seed_dir.name}-{i:03}.hl7")
-    for i, message in enumerate(SEED_MESSAGES):
-        (directory / f"hand-{i}.hl7").write_bytes(message.encode())
+def _scratch_corpus(directory: Path, target: str) -> None:
+    suffix = "csv" if target == "dosing" else "hl7"
+    for seed_dir in seed_dirs(target):
+        for i, path in enumerate(sorted(seed_dir.rglob(f"*.{suffix}"))[:200]):
+            shutil.copy(path, directory / f"{seed_dir.name}-{i:03}.{suffix}")
+    for i, text in enumerate(SEED_ROWS if target == "dosing" else SEED_MESSAGES):
+        (directory / f"hand-{i}.{suffix}").write_bytes(text.encode())
 
 
-def _dictionary_file(path: Path) -> None:
+def _dictionary_file(path: Path, tokens: list[str]) -> None:
     def quoted(token: str) -> str:
         raw = token.encode()
         return (
             '"' + "".join(f"\\x{b:02x}" if b < 0x20 or b > 0x7E or b in b'"\\' else chr(b) for b in raw) + '"'
         )
 
-    path.write_text("".join(f"{quoted(t)}\n" for t in DICTIONARY))
+    path.write_text("".join(f"{quoted(t)}\n" for t in tokens))
 
 
-def run_atheris(seconds: int, extra: list[str]) -> None:
+def run_atheris(seconds: int, extra: list[str], target: str) -> None:
     import atheris
 
-    with atheris.instrument_imports(include=["hepwatch.hl7", "hepwatch.ingest.lab_columns", "fuzz"]):
+    modules = ["hepwatch.dosing"] if target == "dosing" else ["hepwatch.hl7", "hepwatch.ingest.lab_columns"]
+    with atheris.instrument_imports(include=[*modules, "fuzz"]):
         import fuzz.invariants  # noqa: F401
+        import hepwatch.dosing
         import hepwatch.hl7.oru
         import hepwatch.ingest.lab_columns  # noqa: F401
 
     # Kept between runs (git-ignored): what one run learns, the next starts from.
-    work = PROJECT / "fuzz" / "work"
+    work = PROJECT / "fuzz" / "work" / target
     corpus = work / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    _scratch_corpus(corpus)
-    _dictionary_file(work / "hl7.dict")
+    _scratch_corpus(corpus, target)
+    _dictionary_file(work / "tokens.dict", CSV_DICTIONARY if target == "dosing" else DICTIONARY)
     artifacts = PROJECT / "fuzz" / "artifacts"
     artifacts.mkdir(exist_ok=True)
     replay = [a for a in extra if not a.startswith("-") and Path(a).is_file()]  # replay saved inputs only
     args = [
         sys.argv[0],
         f"-max_total_time={seconds}",
-        f"-dict={work / 'hl7.dict'}",
+        f"-dict={work / 'tokens.dict'}",
         f"-artifact_prefix={artifacts}/",
         "-max_len=8192",
         "-print_final_stats=1",
@@ -102,18 +146,20 @@ def run_atheris(seconds: int, extra: list[str]) -> None:
         *([] if replay else [str(corpus)]),
     ]
     print(f"atheris {metadata.version('atheris')}: {seconds} s, corpus {corpus}", flush=True)
-    atheris.Setup(args, one_input)
+    atheris.Setup(args, one_dosing_input if target == "dosing" else one_input)
     atheris.Fuzz()
 
 
-def run_hypothesis(seconds: int) -> None:
+def run_hypothesis(seconds: int, target: str) -> None:
     from hypothesis import HealthCheck, given, seed, settings
     from hypothesis import strategies as st
 
-    tokens = st.sampled_from([t.encode() for t in DICTIONARY])
-    seeds = [m.encode() for m in SEED_MESSAGES]
-    for seed_dir in SEED_DIRS:
-        seeds += [p.read_bytes() for p in sorted(seed_dir.glob("*.hl7"))[:50]] if seed_dir.is_dir() else []
+    dosing = target == "dosing"
+    tokens = st.sampled_from([t.encode() for t in (CSV_DICTIONARY if dosing else DICTIONARY)])
+    seeds = [m.encode() for m in (SEED_ROWS if dosing else SEED_MESSAGES)]
+    for seed_dir in seed_dirs(target):
+        # (a dosing file's first 4 kB: a header and some rows)
+        seeds += [p.read_bytes()[:4096] for p in sorted(seed_dir.glob("*.csv" if dosing else "*.hl7"))[:50]]
     mutated = st.builds(
         lambda seed, cut, insert: seed[:cut] + insert + seed[cut:],
         st.sampled_from(seeds),
@@ -124,10 +170,12 @@ def run_hypothesis(seconds: int) -> None:
     deadline = time.monotonic() + seconds
     count = 0
 
+    check = one_dosing_input if dosing else one_input
+
     def body(data: bytes) -> None:
         nonlocal count
         count += 1
-        one_input(data)
+        check(data)
 
     start = time.monotonic()
     round_no = 0
@@ -138,7 +186,9 @@ def run_hypothesis(seconds: int) -> None:
         seed(round_no)(quiet(given(inputs)(body)))()
         round_no += 1
     elapsed = time.monotonic() - start
-    print(f"hypothesis: {count} inputs in {elapsed:.0f} s ({count / elapsed:.0f} exec/s), no failure")
+    print(
+        f"hypothesis ({target}): {count} inputs in {elapsed:.0f} s ({count / elapsed:.0f} exec/s), no failure"
+    )
 
 
 def main() -> None:
@@ -147,7 +197,11 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=int, default=60, help="time budget (default 60)")
     parser.add_argument("--engine", choices=["auto", "atheris", "hypothesis"], default="auto")
+    parser.add_argument("--target", choices=["labs", "dosing"], default="labs", help="which reader")
     args, extra = parser.parse_known_args()
+    import logging
+
+    logging.disable(logging.WARNING)  # the readers' warnings about each odd input are the point, not news
     engine = args.engine
     if engine == "auto":
         try:
@@ -157,9 +211,9 @@ def main() -> None:
         except ImportError:
             engine = "hypothesis"
     if engine == "atheris":
-        run_atheris(args.seconds, extra)
+        run_atheris(args.seconds, extra, args.target)
     else:
-        run_hypothesis(args.seconds)
+        run_hypothesis(args.seconds, args.target)
 
 
 if __name__ == "__main__":

@@ -72,3 +72,33 @@ def check_fast_reader(data: bytes) -> None:
         _FAST_READER = LabColumnsReader()  # one reader for every input, as in an ingestion worker
     found = differences(data, _FAST_READER)
     assert not found, f"fast reader: {found}"
+
+
+DOSING_REASONS = frozenset(
+    {"missing_field", "bad_number", "non_positive_dose", "unsupported_unit", "bad_datetime"}
+)
+
+
+def check_dosing(data: bytes) -> None:
+    """Any bytes as a dosing CSV: no crash; every data row a record or quarantined with a known reason and a
+    detail; every record's dose finite, within the plausible range, dated 1900 to tomorrow; read twice,
+    read alike."""
+    from hepwatch.dosing import read_dosing_csv
+    from hepwatch.dosing.rules import DOSE_MG_MAX, DOSE_MG_MIN, EARLIEST_DOSE_DATE, latest_dose_date
+
+    read = read_dosing_csv(data, "fuzz.csv")
+    if read.unreadable_reason is not None:
+        assert read.records.height == read.quarantine.height == read.rows_read == 0, "unreadable yet rows"
+        return
+    assert read.rows_read == read.records.height + read.quarantine.height, "a row is neither kept nor held"
+    lines = read.records["line"].to_list() + read.quarantine["line"].to_list()
+    assert len(set(lines)) == len(lines), "a line is both kept and held, or held twice"
+    assert set(read.quarantine["reason"].to_list()) <= DOSING_REASONS, "unknown reason"
+    assert all(read.quarantine["detail"].to_list()), "a quarantined row without a detail"
+    for dose_mg, day in read.records.select("dose_mg", "dose_date").iter_rows():
+        assert math.isfinite(dose_mg) and DOSE_MG_MIN <= dose_mg <= DOSE_MG_MAX, f"implausible dose {dose_mg}"
+        assert EARLIEST_DOSE_DATE <= day <= latest_dose_date(), f"implausible date {day}"
+    again = read_dosing_csv(data, "fuzz.csv")
+    assert again.records.equals(read.records) and again.quarantine.equals(read.quarantine), (
+        "not deterministic"
+    )

@@ -142,6 +142,7 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
             **{f"new_{outcome}": summary.outcomes[outcome] for outcome in ("accepted", "duplicate", "ignored", "quarantined")},
             "new_observations": summary.observations,
             "unreadable_files": summary.unreadable_files,
+            "left_for_next_run": summary.changed_files,
             "messages_total": sum(totals.values()),
             "observations_total": observations,
             "pending_days_marked": marked,

@@ -171,6 +171,10 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
                 f"{k.removeprefix('new_')} {v.value}" for k, v in metadata.items() if k.startswith("new_")
             )
             print(f"      {name}: {figures}", flush=True)
+        left = metadata.get("left_for_next_run")
+        if left is not None and left.value:
+            names = ", ".join(str(f) for f in left.value)  # type: ignore[union-attr]
+            print(f"      {name}: left for the next run (changed while it was read): {names}", flush=True)
     days, ranges = _plan(os.environ["HEPWATCH_WAREHOUSE_DIR"], new_files, full)
     if days is None:
         raise RunFailed("the feeds hold no dated lab results or dosing records to build")

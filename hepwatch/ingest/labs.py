@@ -67,6 +67,7 @@ class LabIngestSummary:
     outcomes: Counter[str] = field(default_factory=Counter)
     observations: int = 0
     unreadable_files: list[str] = field(default_factory=list)
+    changed_files: list[str] = field(default_factory=list)  # changed while read: left for the next run
 
 
 def observation_keys(message: MessageRecord, observations: list[ObservationRecord]) -> list[str]:
@@ -655,6 +656,7 @@ class _Writer:
                 continue
             if columns is None or (scan.data is None and _stamp_or_none(scan.file.path) != scan.stamp):
                 self.progress(f"labs: {scan.file.relative} changed while it was read; left for the next run")
+                self.summary.changed_files.append(scan.file.relative)
                 continue
             state = _FileState(scan, self.ingest_seq, self.arrival, now, 1)
             self._prepare(state, columns)
@@ -700,6 +702,7 @@ class _Writer:
             self.conn.execute("ROLLBACK")  # changed (or vanished) while it was read: the next run reads it
             self.catalog.rolled_back()
             self.progress(f"labs: {scan.file.relative} changed while it was read; left for the next run")
+            self.summary.changed_files.append(scan.file.relative)
             return
         self.landing.versions.append(
             version_row(scan.file, scan.sha256, self.ingest_seq, state.now, state.outcomes, None)

@@ -179,7 +179,11 @@ def test_the_daemon_follows_the_plan_one_key_one_run_at_a_time_and_publishes_eve
     before = d.analytics("SELECT count(*) FROM marts.lab_results")
 
     # 1. After `hepwatch run`, the sensor idles: three ticks, nothing requested, no run at all.
-    ticks = wait_for("three sensor ticks", lambda: (t := d.sensor_ticks("feed_file_sensor"))[2:] and t)
+    def finished_ticks():
+        done = [t for t in d.sensor_ticks("feed_file_sensor") if t["status"] != "STARTED"]  # not in progress
+        return done if len(done) >= 3 else None
+
+    ticks = wait_for("three sensor ticks", finished_ticks)
     assert all(t["status"] == "SKIPPED" and not t["runIds"] for t in ticks), ticks
     assert ticks[0]["skipReason"] == "the warehouse holds every feed file version and no day is pending"
     assert d.new_runs() == []

@@ -67,3 +67,30 @@ def test_every_path_with_a_feed_suffix_gets_a_feed_files_row_with_its_reason(tmp
         "labs/loop.hl7": "unreadable: not a readable file: Too many levels of symbolic links",
         "labs/pipe.hl7": "unreadable: not a regular file: a FIFO",
     }
+
+
+def test_a_large_file_that_changes_while_it_is_read_is_named_and_left_for_the_next_run(tmp_path, monkeypatch):
+    from hepwatch.ingest import labs
+    from hepwatch.ingest.labs import ingest_lab_files
+    from hepwatch.pseudonym import Pseudonymizer
+    from hepwatch.warehouse import connect
+
+    feeds = write_feeds(tmp_path / "feeds")
+    big = "labs/northlab/2026-06-01.hl7"
+    small = 64  # bytes per piece: every file here is "large", read in pieces and checked for a change after
+    with connect(tmp_path / "warehouse") as conn:
+        # the file's size and time after reading differ from before (as when a lab appends to it meanwhile)
+        real = labs._stamp_or_none
+        monkeypatch.setattr(
+            labs, "_stamp_or_none", lambda path: (-1, -1) if path.as_posix().endswith(big) else real(path)
+        )
+        first = ingest_lab_files(conn, feeds, Pseudonymizer(b"k"), workers=0, piece_bytes=small)
+        assert first.changed_files == [big]
+        landed = {f for (f,) in conn.execute("SELECT file FROM landing.file_versions").fetchall()}
+        assert big not in landed  # not a row of half a file
+        monkeypatch.setattr(labs, "_stamp_or_none", real)
+        second = ingest_lab_files(conn, feeds, Pseudonymizer(b"k"), workers=0, piece_bytes=small)
+        assert second.changed_files == [] and second.files == 1  # read whole by the next run
+        assert conn.execute(
+            "SELECT count(*) FROM landing.file_versions WHERE file = ?", [big]
+        ).fetchall() == [(1,)]

@@ -94,3 +94,45 @@ def test_a_large_file_that_changes_while_it_is_read_is_named_and_left_for_the_ne
         assert conn.execute(
             "SELECT count(*) FROM landing.file_versions WHERE file = ?", [big]
         ).fetchall() == [(1,)]
+
+
+def test_a_file_without_line_breaks_is_unreadable_and_read_in_bounded_memory(tmp_path):
+    """200 MB of HL7 with every segment end removed (the issue measured 2.2 GB for it): no line of it is ever
+    held; the README states the bound, 600 MB of peak RSS for such a file, measured in a child process."""
+    import resource
+    import subprocess
+
+    from tests.test_webserver import BIN, PROJECT
+
+    feeds = write_feeds(tmp_path / "feeds")
+    one = (
+        (feeds / "labs" / "northlab" / "2026-06-01.hl7")
+        .read_bytes()
+        .replace(b"\r", b" ")
+        .replace(b"\n", b" ")
+    )
+    with (feeds / "labs" / "one-line.hl7").open("wb") as out:
+        for _ in range(200_000_000 // len(one) + 1):
+            out.write(one)
+    done = subprocess.run(
+        [str(BIN / "hepwatch"), "run", "--feeds", str(feeds), "--warehouse", str(tmp_path / "warehouse")],
+        cwd=PROJECT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert peak_mb < 600, peak_mb
+    with duckdb.connect(str(tmp_path / "warehouse" / "analytics.duckdb"), read_only=True) as conn:
+        assert conn.execute(
+            "SELECT status, unreadable_reason FROM marts.feed_files WHERE file = 'labs/one-line.hl7'"
+        ).fetchall() == [("unreadable", "a line longer than 32 MB: not HL7 v2 text (its segments are lines)")]
+
+
+def test_a_dosing_row_longer_than_any_line_makes_the_file_unreadable():
+    from hepwatch.dosing import read_dosing_csv
+
+    header = b"record_id,patient_id,substance,dose_amount,dose_unit,taken_at\n"
+    read = read_dosing_csv(header + b"R1,M1,kratom,2,g,2026-06-01," + b"x" * (33 << 20) + b"\n", "big.csv")
+    assert read.unreadable_reason == "a line longer than 32 MB: not a dosing CSV" and read.rows_read == 0
+    # a long file of short rows is read as usual
+    rows = b"".join(b"R%d,M1,kratom,2,g,2026-06-01\n" % i for i in range(1_500_000))
+    assert read_dosing_csv(header + rows, "long.csv").records.height == 1_500_000

@@ -10,6 +10,7 @@ import polars as pl
 from hepwatch.dosing.rows import csv_rows
 from hepwatch.dosing.rules import DOSING_COLUMNS, REQUIRED_COLUMNS, classify, quarantine_detail, records
 from hepwatch.dosing.text import UnreadableFileError, dosing_text
+from hepwatch.lines import MAX_LINE_BYTES, has_too_long_line
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ def read_dosing_csv(data: bytes, file_label: str) -> DosingFileRead:
     The file is unreadable (`unreadable_reason`) when it is empty (`empty_file`), binary or not parseable as
     CSV (`not_csv: ...`), or when its first line names none of the dosing columns (`no_header`).
     """
+    if has_too_long_line(data):  # never parse a line of any length
+        return _unreadable(file_label, f"a line longer than {MAX_LINE_BYTES >> 20} MB: not a dosing CSV")
     try:
         rows = csv_rows(dosing_text(data))
     except UnreadableFileError as unreadable:

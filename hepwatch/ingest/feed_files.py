@@ -17,6 +17,7 @@ from typing import TypeVar
 import duckdb
 import polars as pl
 
+from hepwatch.lines import MAX_LINE_BYTES, LongestLine
 from hepwatch.warehouse import fetch_value
 
 FEED_KINDS = {"labs": "*.hl7", "dosing": "*.csv"}
@@ -145,10 +146,12 @@ def scan_file(feed_file: FeedFile, keep_up_to: int) -> ScannedFile:
             cp1252 = True
             has_cr = False
             size = 0
+            lines = LongestLine()
             while block := handle.read(_SCAN_BLOCK):
                 digest.update(block)
                 size += len(block)
                 has_cr = has_cr or b"\r" in block
+                lines.feed(block)
                 if block.isascii() and not utf8.getstate()[0]:
                     continue
                 if is_utf8:
@@ -164,6 +167,9 @@ def scan_file(feed_file: FeedFile, keep_up_to: int) -> ScannedFile:
                     is_utf8 = False
     except OSError as error:
         return ScannedFile(feed_file, "", 0, None, f"cannot read {feed_file.relative}: {error.strerror}")
+    if lines.too_long:
+        problem = f"a line longer than {MAX_LINE_BYTES >> 20} MB: not HL7 v2 text (its segments are lines)"
+        return ScannedFile(feed_file, "", 0, None, problem, stamp=stamp)
     encoding = "utf-8" if is_utf8 else "cp1252" if cp1252 else "latin-1"
     return ScannedFile(feed_file, digest.hexdigest(), size, None, None, has_cr, encoding, stamp)
 

@@ -1,0 +1,42 @@
+"""The longest line of a feed file, found without holding a line: a file whose line is longer than
+MAX_LINE_BYTES is unreadable, so no reader is ever asked to hold one line of any length (memory stays bounded
+by the pieces, whatever the file's shape)."""
+
+from __future__ import annotations
+
+# No feed file has a line this long: an HL7 segment, even one carrying a base64 report, or a CSV row.
+MAX_LINE_BYTES = 32 << 20
+_WINDOW = 8 << 20
+
+
+class LongestLine:
+    """Fed a file's bytes in order (blocks of any size), knows its longest run between line ends (CR, LF)."""
+
+    def __init__(self) -> None:
+        self.run = 0  # bytes since the last line end
+        self.longest = 0
+
+    def feed(self, data: bytes, start: int = 0, end: int | None = None) -> None:
+        end = len(data) if end is None else end
+        last_end = max(data.rfind(b"\r", start, end), data.rfind(b"\n", start, end))
+        if last_end < 0:
+            self.run += end - start
+        else:
+            first_end = min(i for i in (data.find(b"\r", start, end), data.find(b"\n", start, end)) if i >= 0)
+            self.longest = max(self.longest, self.run + first_end - start)
+            self.run = end - 1 - last_end
+        self.longest = max(self.longest, self.run)
+
+    @property
+    def too_long(self) -> bool:
+        return self.longest > MAX_LINE_BYTES
+
+
+def has_too_long_line(data: bytes) -> bool:
+    """Whether `data` holds a line longer than MAX_LINE_BYTES (in windows: a run inside one window is short)."""
+    if len(data) <= MAX_LINE_BYTES:
+        return False
+    lines = LongestLine()
+    for start in range(0, len(data), _WINDOW):
+        lines.feed(data, start, min(start + _WINDOW, len(data)))
+    return lines.too_long

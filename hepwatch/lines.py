@@ -10,7 +10,8 @@ _WINDOW = 8 << 20
 
 
 class LongestLine:
-    """Fed a file's bytes in order (blocks of any size), knows its longest run between line ends (CR, LF)."""
+    """Fed a file's bytes in order, in blocks no longer than MAX_LINE_BYTES, knows the longest run between line
+    ends (CR, LF) that is longer than a block: runs inside one block are short enough not to matter."""
 
     def __init__(self) -> None:
         self.run = 0  # bytes since the last line end
@@ -18,11 +19,16 @@ class LongestLine:
 
     def feed(self, data: bytes, start: int = 0, end: int | None = None) -> None:
         end = len(data) if end is None else end
-        last_end = max(data.rfind(b"\r", start, end), data.rfind(b"\n", start, end))
-        if last_end < 0:
+        # each search stops at the nearest line end of the other kind: in a CR file the LF searches scan only
+        # to the first or last CR, so a file's lines cost a few short scans per block, not two full ones
+        first_cr = data.find(b"\r", start, end)
+        first_lf = data.find(b"\n", start, first_cr if first_cr >= 0 else end)
+        first_end = first_lf if first_lf >= 0 else first_cr
+        if first_end < 0:
             self.run += end - start
         else:
-            first_end = min(i for i in (data.find(b"\r", start, end), data.find(b"\n", start, end)) if i >= 0)
+            last_cr = data.rfind(b"\r", start, end)
+            last_end = max(last_cr, data.rfind(b"\n", last_cr + 1 if last_cr >= 0 else start, end))
             self.longest = max(self.longest, self.run + first_end - start)
             self.run = end - 1 - last_end
         self.longest = max(self.longest, self.run)

@@ -86,14 +86,20 @@ def test_a_large_file_that_changes_while_it_is_read_is_named_and_left_for_the_ne
         )
         first = ingest_lab_files(conn, feeds, Pseudonymizer(b"k"), workers=0, piece_bytes=small)
         assert first.changed_files == [big]
-        landed = {f for (f,) in conn.execute("SELECT file FROM landing.file_versions").fetchall()}
-        assert big not in landed  # not a row of half a file
+        versions = (
+            "SELECT sha256 = '', messages, unreadable_reason FROM landing.file_versions "
+            "WHERE file = ? ORDER BY ingest_seq"
+        )
+        # no message of half a file landed; the file has a row that says why
+        assert conn.execute(versions, [big]).fetchall() == [
+            (True, 0, "changed while it was read: read again by the next run")
+        ]
+        again = ingest_lab_files(conn, feeds, Pseudonymizer(b"k"), workers=0, piece_bytes=small)
+        assert again.changed_files == [big] and len(conn.execute(versions, [big]).fetchall()) == 1  # once
         monkeypatch.setattr(labs, "_stamp_or_none", real)
         second = ingest_lab_files(conn, feeds, Pseudonymizer(b"k"), workers=0, piece_bytes=small)
         assert second.changed_files == [] and second.files == 1  # read whole by the next run
-        assert conn.execute(
-            "SELECT count(*) FROM landing.file_versions WHERE file = ?", [big]
-        ).fetchall() == [(1,)]
+        assert [row[:2] for row in conn.execute(versions, [big]).fetchall()] == [(True, 0), (False, 2)]
 
 
 def test_a_file_without_line_breaks_is_unreadable_and_read_in_bounded_memory(tmp_path):

@@ -61,6 +61,9 @@ WORKERS_ENV = "HEPWATCH_INGEST_WORKERS"  # reader processes; default one per cor
 WINDOW_PER_WORKER = 2  # pieces in flight per reader process (measured: 1 leaves the writer waiting)
 
 
+CHANGED_WHILE_READ = "changed while it was read: read again by the next run"
+
+
 @dataclass
 class LabIngestSummary:
     files: int = 0
@@ -655,8 +658,7 @@ class _Writer:
                 self.summary.files += 1
                 continue
             if columns is None or (scan.data is None and _stamp_or_none(scan.file.path) != scan.stamp):
-                self.progress(f"labs: {scan.file.relative} changed while it was read; left for the next run")
-                self.summary.changed_files.append(scan.file.relative)
+                self._left_for_next_run(scan, self.landing.versions.append)
                 continue
             state = _FileState(scan, self.ingest_seq, self.arrival, now, 1)
             self._prepare(state, columns)
@@ -701,8 +703,12 @@ class _Writer:
         if self.broken or (scan.data is None and _stamp_or_none(scan.file.path) != scan.stamp):
             self.conn.execute("ROLLBACK")  # changed (or vanished) while it was read: the next run reads it
             self.catalog.rolled_back()
-            self.progress(f"labs: {scan.file.relative} changed while it was read; left for the next run")
-            self.summary.changed_files.append(scan.file.relative)
+            self._left_for_next_run(
+                scan,
+                lambda row: insert_frame(
+                    self.conn, "landing.file_versions", pl.DataFrame([row], VERSION_SCHEMA, orient="row")
+                ),
+            )
             return
         self.landing.versions.append(
             version_row(scan.file, scan.sha256, self.ingest_seq, state.now, state.outcomes, None)
@@ -713,6 +719,20 @@ class _Writer:
         self.ingest_seq += 1
         self.arrival += state.blocks
         self._count(state)
+
+    def _left_for_next_run(self, scan: ScannedFile, record: Callable[[tuple], None]) -> None:
+        """A file that changed while it was read: named on the console, and shown in marts.feed_files as
+        unreadable for that reason (once) until the next run reads its new version whole."""
+        self.progress(f"labs: {scan.file.relative} changed while it was read; left for the next run")
+        self.summary.changed_files.append(scan.file.relative)
+        recorded = fetch_value(
+            self.conn,
+            "SELECT count(*) FROM landing.file_versions WHERE file = ? AND sha256 = ''",
+            [scan.file.relative],
+        )
+        if not recorded:
+            record(version_row(scan.file, "", self.ingest_seq, datetime.now(), Counter(), CHANGED_WHILE_READ))
+            self.ingest_seq += 1
 
     def _count(self, state: _FileState) -> None:
         summary = self.summary

@@ -36,10 +36,6 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-# From the first moment the command runs (its imports of Dagster and DuckDB take seconds), SIGTERM ends it
-# with one line instead of silently.
-signal.signal(signal.SIGTERM, _terminate)
-
 _LOCK = re.compile(r'lock on file "([^"]+)": Conflicting lock is held in (\S+) \(PID (\d+)\)')
 _KEPT = "the published analytics.duckdb is as the last complete run left it, and the next run continues"
 
@@ -264,11 +260,16 @@ def generate(out: str, patients: int, days: int, seed: int, start: date) -> None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # From the command's first moment (its imports of Dagster and DuckDB take seconds), SIGTERM ends it with
+    # one line instead of silently; this module imports nothing heavy, so that moment comes at once.
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return _main(argv)
     except (KeyboardInterrupt, Terminated):  # before a run started (argument parsing, imports)
         print("hepwatch: interrupted before anything was read or written", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)  # (main called in a process of its own, as tests do)
 
 
 def _main(argv: Sequence[str] | None) -> int:

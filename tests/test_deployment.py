@@ -130,6 +130,9 @@ class Deployment:
             key=lambda run: self.instance.get_run_record_by_id(run.run_id).create_timestamp,
         )
 
+    def sensor_runs(self) -> list[dg.DagsterRun]:
+        return [run for run in self.new_runs() if run.tags.get("dagster/sensor_name") == "feed_file_sensor"]
+
     def idle(self) -> bool:
         return not self.instance.get_run_records(
             filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus(s) for s in ACTIVE]), limit=1
@@ -193,8 +196,12 @@ def test_the_daemon_follows_the_plan_one_key_one_run_at_a_time_and_publishes_eve
     d.drop(
         "northlab/2026-06-06.hl7", oru("N-20", [obx(1, ALT, "300")], collected="20260606080000", placer="O20")
     )
-    d.settle("the new file's day to be built", lambda: d.plan()["pending"] == [] and len(d.new_runs()) >= 2)
-    runs = d.new_runs()
+    d.settle(
+        "the new file's day to be built", lambda: d.plan()["pending"] == [] and len(d.sensor_runs()) >= 2
+    )
+    runs = d.sensor_runs()
+    # (the publish automation may add a run of its own, which publishes what is already published)
+    assert all(run.status.value == "SUCCESS" for run in d.new_runs())
     assert [(run.job_name, run.status.value) for run in runs] == [
         ("refresh", "SUCCESS"),
         ("build_days", "SUCCESS"),
@@ -226,7 +233,7 @@ def test_the_daemon_follows_the_plan_one_key_one_run_at_a_time_and_publishes_eve
     assert d.analytics("SELECT reason FROM marts.quarantine WHERE file = 'labs/northlab/no-patient.hl7'") == [
         ("missing_patient_id",)
     ]
-    assert d.new_runs()[-1].job_name == "refresh"
+    assert d.sensor_runs()[-1].job_name == "refresh"
 
     # 4. A run cancelled while it runs keeps no `hepwatch_warehouse` slot.
     launched = d.graphql(

@@ -143,11 +143,18 @@ def data_span(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> tup
     return (first, last) if first is not None else None
 
 
-def plan(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> list[tuple[date, date]]:
-    """The inclusive ranges of days to build now: every pending day with its look-back reach, within the
-    days the data spans."""
+def span_and_plan(
+    conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]
+) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """The days the data spans, and the inclusive ranges of days to build now: every pending day with its
+    look-back reach, within that span."""
     span = data_span(conn, bounds)
-    return build_ranges(pending_days(conn), *span) if span else []
+    return span, build_ranges(pending_days(conn), *span) if span else []
+
+
+def plan(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> list[tuple[date, date]]:
+    """The inclusive ranges of days to build now (span_and_plan)."""
+    return span_and_plan(conn, bounds)[1]
 
 
 def clear(
@@ -208,8 +215,7 @@ def record_ingested(warehouse_dir: Path, kind: str, listing: dict[str, tuple[int
 
 def record_plan(conn: duckdb.DuckDBPyConnection, warehouse_dir: Path, bounds: tuple[date, date]) -> None:
     """Write the data's span and the ranges to build into `plan.json`, for the sensor and the schedule."""
-    span = data_span(conn, bounds)
-    ranges = build_ranges(pending_days(conn), *span) if span else []
+    span, ranges = span_and_plan(conn, bounds)
     state = read_state(warehouse_dir)
     state["data_span"] = [day.isoformat() for day in span] if span else None
     state["pending"] = [[start.isoformat(), end.isoformat()] for start, end in ranges]

@@ -116,12 +116,11 @@ def _plan(warehouse_dir: str, new_files: int, full: bool) -> tuple[tuple[date, d
     the last day alone when new files changed no day (the whole-history marts and the published copy still
     change)."""
     from assets.partitions import buildable_days
-    from hepwatch.pending import data_span, plan
+    from hepwatch.pending import span_and_plan
     from hepwatch.warehouse import WarehousePaths, connect
 
     with connect(warehouse_dir) as conn:
-        span = data_span(conn, buildable_days())
-        ranges = plan(conn, buildable_days())
+        span, ranges = span_and_plan(conn, buildable_days())
     if span is None:
         return None, []
     if full:

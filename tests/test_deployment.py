@@ -24,6 +24,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.definitions import defs
 from tests.hl7_samples import obx, oru
 from tests.test_pipeline_end_to_end import write_feeds
 from tests.test_webserver import BIN, PROJECT, start_webserver, stop
@@ -33,14 +34,9 @@ pytestmark = pytest.mark.deployment
 KEY = "deployment-test-key"
 ALT = "1742-6^ALT^LN"
 LOCATION = {"repositoryLocationName": "hepwatch", "repositoryName": "__repository__"}
-DAILY_ASSETS = [
-    "staging/liver_observations",
-    "staging/dosing_records",
-    "marts/lab_results",
-    "marts/dosing_daily",
-    "marts/abnormal_enzyme_cases_daily",
-    "marts/daily_summary",
-]
+# what a user selects in the UI to backfill "the daily assets": every partitioned asset of the code location
+GRAPH = defs().resolve_asset_graph()
+DAILY_ASSETS = sorted(k.to_user_string() for k in GRAPH.get_all_asset_keys() if GRAPH.get(k).partitions_def)
 ACTIVE = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
 
 

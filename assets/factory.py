@@ -19,6 +19,25 @@ from hepwatch.stage import STAGED, replace_days, stage_dir
 from hepwatch.stage import connect as stage_connect
 from pipelines.resources import Feeds, Monitoring, Warehouse
 
+# Every SQL-built table, in the order they are defined (upstream first), with its query parameters: a
+# whole-history table reads daily ones even when no day was ever built (feeds with nothing datable).
+_TABLES: list[tuple[str, str, Callable[[], dict[str, object]]]] = []
+
+
+def create_missing_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create, empty, the tables no build has created yet (upstream first)."""
+    existing = {
+        f"{schema}.{name}"
+        for schema, name in conn.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+    }
+    nothing = date(1900, 1, 1)  # an empty window
+    for table, name, params in _TABLES:
+        if table not in existing:
+            query = sql(name)
+            bound = bind(query, {"start": nothing, "end": nothing, **params()})
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({query}) LIMIT 0", bound)
+
+
 # A check computed with the rows of the run's window: (connection, feeds, monitoring, start, end) -> result.
 WindowCheck = Callable[[duckdb.DuckDBPyConnection, Feeds, Monitoring, date, date], dg.AssetCheckResult]
 
@@ -44,6 +63,7 @@ def sql_table_asset(
     # that never opens hepwatch.duckdb, so it needs no turn in the writers' pool: many can run at once
     stageable = schema == "staging" and name in STAGED and date_column == STAGED[name]
     parallel = stageable and stage_dir() is not None
+    _TABLES.append((table, name, params))
 
     @dg.asset(
         key=key,
@@ -95,6 +115,7 @@ def sql_table_asset(
                 extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
                 _row_counts_per_day(context, conn, table, date_column, start, end)
             else:
+                create_missing_tables(conn)
                 rows = replace_table(conn, table, query, **params())
                 context.log.info(f"{table}: {rows} rows")
                 valid = schema_valid(model, read_table(conn, table))

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.partitions import WAREHOUSE_POOL, buildable_days
+from assets.partitions import WAREHOUSE_POOL, add_days, buildable_days
 from assets.tables import run_script, sql, table_column_schema
 from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.feed_files import feed_listing
@@ -60,6 +60,14 @@ def load_reference_tables(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _plan(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> None:
+    """Write the plan for the sensor and make each day with data a partition (assets.partitions)."""
+    days = record_plan(conn, warehouse.paths.root, buildable_days())
+    added = add_days(context.instance, days)
+    if added:
+        context.log.info(f"{added} new daily partitions, {len(days)} in all ({days[0]} to {days[-1]})")
+
+
 def _export(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """With HEPWATCH_STAGE_URI: the landing rows just appended, exported for the Parquet staging steps."""
     stage = stage_dir()
@@ -73,7 +81,7 @@ def _export(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     pool=WAREHOUSE_POOL,
     **INGEST_OWNERSHIP,
 )
-def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
+def reference_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """The analyte code map, unit conversions, default ULNs, CTCAE v5 grading criteria and signal
     thresholds as tables (`ref` schema).
 
@@ -93,7 +101,7 @@ def reference_tables(warehouse: Warehouse) -> dg.MaterializeResult:
         # new reference data or new SQL changes every day's tables: all of them are marked for building
         inputs = [Path(f) for f in (*code_maps, *thresholds)] + sorted(REFERENCE_DIR.glob("*.csv"))
         marked = mark(conn, fingerprint([*dict.fromkeys(inputs), *sorted(SQL_DIR.glob("*.sql"))]))
-        record_plan(conn, warehouse.paths.root, buildable_days())
+        _plan(context, conn, warehouse)
     if conflicts:
         raise dg.Failure(f"code map maps the same key to several analytes: {conflicts}")
     return dg.MaterializeResult(
@@ -126,7 +134,7 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
         summary = ingest_lab_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
         marked = mark(conn)  # the days whose tables this changes, for the next build
         record_ingested(warehouse.paths.root, "labs", listing)
-        record_plan(conn, warehouse.paths.root, buildable_days())
+        _plan(context, conn, warehouse)
         exported = _export(conn)
         totals = dict(
             conn.execute("SELECT outcome, count(*) FROM landing.lab_messages GROUP BY ALL").fetchall()
@@ -172,7 +180,7 @@ def dosing_feed(
         summary = ingest_dosing_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
         marked = mark(conn)
         record_ingested(warehouse.paths.root, "dosing", listing)
-        record_plan(conn, warehouse.paths.root, buildable_days())
+        _plan(context, conn, warehouse)
         exported = _export(conn)
         total = fetch_value(conn, "SELECT count(*) FROM landing.dosing_rows")
         schema = table_column_schema(conn, "landing.dosing_rows")

@@ -1,7 +1,5 @@
 """Marts analysts query (contract section 4), built in DuckDB SQL from the staged tables."""
 
-import dagster as dg
-
 from assets.factory import sql_table_asset
 from assets.ingest import dosing_feed, lab_feed
 from assets.partitions import FIRST_DAY, last_day
@@ -41,14 +39,11 @@ quarantine = sql_table_asset(
     params=lambda: {"first_day": FIRST_DAY, "last_day": last_day()},
 )
 
-# A case day looks back 30 days (Hy's law window, new-case rule), so its inputs include the 30 days before.
-LOOKBACK_30_DAYS = dg.TimeWindowPartitionMapping(start_offset=-30, end_offset=0)
-
 abnormal_enzyme_cases_daily = sql_table_asset(
     key=["marts", "abnormal_enzyme_cases_daily"],
     model=AbnormalEnzymeCasesDaily,
     deps=[
-        dg.AssetDep(lab_results, partition_mapping=LOOKBACK_30_DAYS),
+        lab_results,  # and the 30 days before each case day: the plan (hepwatch.pending) rebuilds them
         baselines,
         exposure_episodes,
         dosing_records,

@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import dagster as dg
 import duckdb
@@ -195,8 +195,7 @@ def _clear_completed_days(context: dg.AssetExecutionContext, conn: duckdb.DuckDB
     began = datetime.fromtimestamp(record.start_time) if record and record.start_time else None
     if began is None:
         return 0
-    start, end = days
-    return pending.clear(conn, start, end - timedelta(days=1), buildable_days(), began)
+    return pending.clear(conn, *days, buildable_days(), began)
 
 
 @dg.asset(

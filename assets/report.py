@@ -1,13 +1,14 @@
 """The daily liver-safety report: one self-contained HTML file per day under WAREHOUSE/reports/, the latest
 day also copied to WAREHOUSE/reports/latest.html, and its eDISH and trend on the asset's page.
 
-The asset is not partitioned: each materialization writes the reports of the days whose marts were rebuilt
-since it last ran (`landing.window_builds`), whichever runs rebuilt them, and always the last day's. So a
+The asset is not partitioned: each materialization writes the reports of the days with data whose marts were
+rebuilt since it last ran (`landing.window_builds`), whichever runs rebuilt them, and always the last day's. So a
 backfill launched from the UI with any selection leaves the reports consistent with the marts.
 """
 
 import base64
 import os
+from bisect import bisect_left
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from assets.marts import (
 )
 from assets.partitions import WAREHOUSE_POOL, buildable_days
 from assets.publish import AFTER_ANY_MART_UPDATE, analytics_database, forget_window_builds
-from hepwatch.pending import data_span
+from hepwatch.pending import data_days
 from hepwatch.report.daily import HEADLINE, build_daily_reports
 from hepwatch.warehouse import fetch_value
 from pipelines.resources import Warehouse
@@ -34,30 +35,24 @@ from pipelines.resources import Warehouse
 REPORTED_AT = "reported_at"  # landing.pending_marks: when the reports were last written
 
 
-def _days_to_report(conn: duckdb.DuckDBPyConnection, folder: Path) -> list[tuple[date, date]]:
-    """[start, end) windows: the days rebuilt since the reports were last written (every day the first
-    time, or when the folder is gone), and the last day in the data, whose report is latest.html (the last
-    window always ends with it)."""
-    span = data_span(conn, buildable_days())
-    if span is None:
+def _days_to_report(conn: duckdb.DuckDBPyConnection, folder: Path) -> list[date]:
+    """The days with data (the daily partitions) rebuilt since the reports were last written (every one the
+    first time, or when the folder is gone), and always the last one, whose report is latest.html."""
+    days = data_days(conn, buildable_days())
+    if not days:
         return []
-    first, last = span
     reported_at = fetch_value(conn, "SELECT value FROM landing.pending_marks WHERE name = ?", [REPORTED_AT])
     if reported_at is None or not (folder / "latest.html").exists():
-        return [(first, last + timedelta(days=1))]
-    start, end = conn.execute(
-        "SELECT min(window_start), max(window_end) FROM landing.window_builds "
-        "WHERE table_name = 'marts.daily_summary' AND built_at > CAST(? AS TIMESTAMP)",
+        return days
+    windows = conn.execute(
+        "SELECT DISTINCT window_start, window_end FROM landing.window_builds "
+        "WHERE table_name = 'marts.daily_summary' AND built_at > CAST(? AS TIMESTAMP) ORDER BY ALL",
         [reported_at],
-    ).fetchall()[0]
-    windows = []
-    if start is not None:
-        start, end = max(start, first), min(end, last + timedelta(days=1))
-        if start < end:
-            windows.append((start, end))
-    if not windows or windows[-1][1] <= last:
-        windows.append((last, last + timedelta(days=1)))
-    return windows
+    ).fetchall()
+    rebuilt = {
+        day for start, end in windows for day in days[bisect_left(days, start) : bisect_left(days, end)]
+    }
+    return sorted(rebuilt | {days[-1]})
 
 
 def _svg_image(svg: str, alt: str) -> str:
@@ -108,11 +103,10 @@ def daily_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     started = datetime.now()
     with warehouse.connect() as conn:
         folder.mkdir(exist_ok=True)  # (inside: with the warehouse's private file modes)
-        windows = _days_to_report(conn, folder)
-        last_day = windows[-1][1] - timedelta(days=1) if windows else None
-        total = sum((end - start).days for start, end in windows)
-        for start, end in windows:
-            for report in build_daily_reports(conn, start, end, checks):
+        days = _days_to_report(conn, folder)
+        last_day = days[-1] if days else None
+        if days:
+            for report in build_daily_reports(conn, days[0], days[-1] + timedelta(days=1), checks, days):
                 day = report.day
                 target = folder / f"{day.isoformat()}.html"
                 temporary = target.with_suffix(".html.tmp")
@@ -120,7 +114,7 @@ def daily_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
                 os.replace(temporary, target)
                 written += 1
                 if written % 50 == 0:
-                    context.log.info(f"wrote {written} of {total} daily reports")
+                    context.log.info(f"wrote {written} of {len(days)} daily reports")
                 if day == last_day:
                     latest = folder / "latest.html.tmp"
                     latest.write_text(report.html, encoding="utf-8")
@@ -129,13 +123,15 @@ def daily_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
             "INSERT OR REPLACE INTO landing.pending_marks VALUES (?, ?)", [REPORTED_AT, started.isoformat()]
         )
         forget_window_builds(conn)
-    context.log.info(f"wrote {written} daily reports to {folder}: {windows}")
+    context.log.info(
+        f"wrote {written} daily reports to {folder}" + (f", {days[0]} to {last_day}" if days else "")
+    )
     if report is None:
         return dg.MaterializeResult(metadata={"dagster/row_count": 0})
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
-            "days": ", ".join(f"{start} to {end - timedelta(days=1)}" for start, end in windows),
+            "days": f"{len(days)} days with data, {days[0]} to {last_day}",
             "dagster/column_schema": dg.TableSchema(
                 columns=[dg.TableColumn(name, type="INTEGER", description=label) for name, label in HEADLINE]
             ),

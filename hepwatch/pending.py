@@ -4,12 +4,12 @@ Landed data changes the marts of the clinical days it touches, and of the days w
 include them. `mark` turns what was landed since it last ran into `landing.pending_days`: the collection
 dates of new observations and of every earlier version of the same observations (a correction can move a
 result to another day), and the dose dates of new dosing rows and of every earlier row with the same
-record_id. A change of the reference data or of the SQL that builds the tables marks every day. A build run
-over [start, end] clears the days it fully rebuilt (`clear`); a day stays pending until then, so a failed
-or interrupted build is redone by the next run.
+record_id. A change of the reference data or of the SQL that builds the tables marks every day with data.
+A build run over the partitions [first, last] clears the days it fully rebuilt (`clear`); a day stays
+pending until then, so a failed or interrupted build is redone by the next run.
 
 The plan is also kept as a small JSON file beside the warehouse (`plan.json`: the feed files as last
-ingested, with size and modification time, the days the data spans and the ranges to build), rewritten by
+ingested, with size and modification time, the days with data and the ranges to build), rewritten by
 every step that changes it. The daemon's sensor and schedule read that file, never the database: DuckDB lets
 one process write a file, and a reader in the daemon would block the run that writes.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -67,13 +68,9 @@ def mark(conn: duckdb.DuckDBPyConnection, reference_fingerprint: str | None = No
             conn.execute(
                 """
                 INSERT OR REPLACE INTO landing.pending_days
-                SELECT CAST(d AS DATE), $now FROM (
-                    SELECT min(day) AS first, max(day) AS last FROM (
-                        SELECT collected_date AS day FROM landing.lab_obx UNION ALL
-                        SELECT dose_date FROM landing.dosing_rows
-                    )
-                ), generate_series(CAST(first AS TIMESTAMP), CAST(last AS TIMESTAMP), INTERVAL 1 DAY) AS g(d)
-                WHERE first IS NOT NULL
+                SELECT day, $now FROM (
+                    SELECT collected_date AS day FROM landing.lab_obx UNION SELECT dose_date FROM landing.dosing_rows
+                ) WHERE day IS NOT NULL
                 """,
                 {"now": now},
             )
@@ -113,24 +110,48 @@ def pending_days(conn: duckdb.DuckDBPyConnection) -> set[date]:
     return {row[0] for row in conn.execute("SELECT day FROM landing.pending_days").fetchall()}
 
 
-def build_ranges(days: Iterable[date], first: date, last: date) -> list[tuple[date, date]]:
-    """Inclusive ranges of days to build: each pending day d with the WINDOW_DAYS after it, within
-    [first, last] (the partitions that exist, up to the last day in the data), overlapping ones merged."""
-    spans = sorted(
-        (max(d, first), min(d + timedelta(days=WINDOW_DAYS), last)) for d in days if d <= last and d >= first
-    )
-    merged: list[tuple[date, date]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1] + timedelta(days=1):
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+def data_days(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> list[date]:
+    """Every clinical day within `bounds` that landed results or doses ever held, in order: the daily
+    partitions. A day stays one when a correction moves its data away (its rows must be rebuilt away)."""
+    rows = conn.execute(
+        """
+        SELECT DISTINCT collected_date FROM landing.lab_obx WHERE collected_date BETWEEN $first AND $last
+        UNION SELECT DISTINCT dose_date FROM landing.dosing_rows WHERE dose_date BETWEEN $first AND $last
+        ORDER BY 1
+        """,
+        {"first": bounds[0], "last": bounds[1]},
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _reach(keys: list[date], day: date) -> tuple[int, int] | None:
+    """The positions in `keys` of the first and last partition whose marts a change on `day` changes: the
+    days with data in [day, day + WINDOW_DAYS], and the first one after `day` whatever its distance (it owns
+    the days without data before it, whose `daily_summary` rows follow the first collection date). None
+    when no partition is on or after `day`."""
+    first = bisect_left(keys, day)
+    if first == len(keys):
+        return None
+    following = min(bisect_right(keys, day), len(keys) - 1)
+    return first, max(following, bisect_right(keys, day + timedelta(days=WINDOW_DAYS)) - 1)
+
+
+def build_ranges(days: Iterable[date], keys: list[date]) -> list[tuple[date, date]]:
+    """The first and last partition of each range to build: every pending day's reach (_reach) among the
+    partitions `keys` (sorted), ranges that overlap or follow each other merged."""
+    spans = sorted(reach for day in set(days) if (reach := _reach(keys, day)) is not None)
+    merged: list[list[int]] = []
+    for first, last in spans:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
         else:
-            merged.append((start, end))
-    return merged
+            merged.append([first, last])
+    return [(keys[first], keys[last]) for first, last in merged]
 
 
 def data_span(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> tuple[date, date] | None:
-    """The first and last clinical day that hold landed results or doses, within `bounds` (the days that
-    can be built); None when there are none. No day after the last is ever built."""
+    """The first and last clinical day that hold landed results or doses, within `bounds` (the plausible
+    days); None when there are none."""
     rows = conn.execute(
         """
         SELECT min(d), max(d) FROM (
@@ -145,44 +166,41 @@ def data_span(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> tup
 
 def span_and_plan(
     conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]
-) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
-    """The days the data spans, and the inclusive ranges of days to build now: every pending day with its
-    look-back reach, within that span."""
-    span = data_span(conn, bounds)
-    return span, build_ranges(pending_days(conn), *span) if span else []
+) -> tuple[list[date], list[tuple[date, date]]]:
+    """The days with data (the partitions), and the ranges of them to build now: every pending day with its
+    look-back reach."""
+    keys = data_days(conn, bounds)
+    return keys, build_ranges(pending_days(conn), keys)
 
 
 def plan(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> list[tuple[date, date]]:
-    """The inclusive ranges of days to build now (span_and_plan)."""
+    """The ranges of partitions (first, last) to build now (span_and_plan)."""
     return span_and_plan(conn, bounds)[1]
 
 
 def clear(
     conn: duckdb.DuckDBPyConnection,
-    start: date,
-    end: date,
+    first: date,
+    last: date,
     bounds: tuple[date, date],
     marked_before: datetime,
 ) -> int:
-    """After a build of every daily table over [start, end] (inclusive) that began at `marked_before`: clear
-    the pending days it completed, those d whose reach [d, min(d + WINDOW_DAYS, last day in the data)] lies
-    in [start, end] and that were marked before the build began (a day marked meanwhile may hold data the
-    build did not see). Days outside the data's span can never be built and go too. Returns days cleared."""
-    span = data_span(conn, bounds)
-    before = int(fetch_value(conn, "SELECT count(*) FROM landing.pending_days"))
-    if span is None:
-        conn.execute("DELETE FROM landing.pending_days")
-    else:
-        conn.execute(
-            """
-            DELETE FROM landing.pending_days
-            WHERE day < $first OR day > $last OR (
-                day >= $start AND day <= $end AND least(day + $window, $last) <= $end AND marked_at <= $before)
-            """,
-            {"start": start, "end": end, "first": span[0], "last": span[1], "window": WINDOW_DAYS,
-             "before": marked_before},
-        )  # fmt: skip
-    return before - int(fetch_value(conn, "SELECT count(*) FROM landing.pending_days"))
+    """After a build of every daily table over the partitions [first, last] that began at `marked_before`:
+    clear the pending days it completed, those whose reach lies in [first, last] and that were marked before
+    the build began (a day marked meanwhile may hold data the build did not see). Days with no partition on
+    or after them can never be built and go too. Returns days cleared."""
+    keys = data_days(conn, bounds)
+    marked = conn.execute(
+        "SELECT day FROM landing.pending_days WHERE marked_at <= $before", {"before": marked_before}
+    )
+    done = []
+    for (day,) in marked.fetchall():
+        reach = _reach(keys, day)
+        if reach is None or (keys[reach[0]] >= first and keys[reach[1]] <= last):
+            done.append(day)
+    if done:
+        conn.execute("DELETE FROM landing.pending_days WHERE day IN (SELECT unnest($days))", {"days": done})
+    return len(done)
 
 
 PLAN_FILE = "plan.json"
@@ -213,10 +231,15 @@ def record_ingested(warehouse_dir: Path, kind: str, listing: dict[str, tuple[int
     _write_state(warehouse_dir, state)
 
 
-def record_plan(conn: duckdb.DuckDBPyConnection, warehouse_dir: Path, bounds: tuple[date, date]) -> None:
-    """Write the data's span and the ranges to build into `plan.json`, for the sensor and the schedule."""
-    span, ranges = span_and_plan(conn, bounds)
+def record_plan(
+    conn: duckdb.DuckDBPyConnection, warehouse_dir: Path, bounds: tuple[date, date]
+) -> list[date]:
+    """Write the days with data (the partitions), their span and the ranges to build into `plan.json`, for
+    the sensor and the schedule. Returns the days with data."""
+    keys, ranges = span_and_plan(conn, bounds)
     state = read_state(warehouse_dir)
-    state["data_span"] = [day.isoformat() for day in span] if span else None
+    state["data_span"] = [keys[0].isoformat(), keys[-1].isoformat()] if keys else None
+    state["days"] = [day.isoformat() for day in keys]
     state["pending"] = [[start.isoformat(), end.isoformat()] for start, end in ranges]
     _write_state(warehouse_dir, state)
+    return keys

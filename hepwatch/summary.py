@@ -48,9 +48,15 @@ def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
         unreadable = conn.execute(
             "SELECT file, unreadable_reason FROM marts.feed_files WHERE status = 'unreadable' ORDER BY file"
         ).fetchall()
+    if figures["days"]:
+        headline = (
+            f"hepwatch: {figures['days']} days with data ({figures['first_day']} to {figures['last_day']}), "
+            f"{figures.get('built_days', figures['days'])} of them built, in {figures['seconds']:.1f} s"
+        )
+    else:
+        headline = f"hepwatch: no dated results or doses in the feeds, in {figures['seconds']:.1f} s"
     lines = [
-        f"hepwatch: {figures['days']} days ({figures['first_day']} to {figures['last_day']}), "
-        f"{figures.get('built_days', figures['days'])} of them built, in {figures['seconds']:.1f} s",
+        headline,
         f"  results:     {results} current liver-panel results for {patients} patients "
         f"({', '.join(f'{a} {n}' for a, n in by_analyte)})",
     ]
@@ -89,6 +95,8 @@ def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
     lines += [
         f"  marts:       {paths.analytics}  (duckdb -readonly {paths.analytics})",
         f"  quarantine:  marts.quarantine there; raw payloads in {paths.restricted} (restricted, 0600)",
-        f"  report:      {paths.reports / 'latest.html'}  (one per day in {paths.reports})",
+        f"  report:      {paths.reports / 'latest.html'}  (one per day with data in {paths.reports})"
+        if figures["days"]
+        else "  report:      none (no day with data)",
     ]
     return "\n".join(lines)

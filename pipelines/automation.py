@@ -12,11 +12,12 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
 
+from assets.partitions import CLINICAL_DAYS, partition_changes
 from hepwatch.ingest.feed_files import FEED_KINDS, feed_listing
 from hepwatch.pending import PLAN_FILE, read_state
 from pipelines.jobs import build_days_job, refresh_job
@@ -80,6 +81,21 @@ def read_new_files(feeds: Path, warehouse: Path, settle_seconds: float, now: flo
     return Next(refresh_job.name, {"hepwatch/reason": reason}, f"files:{digest}", reason)
 
 
+def partition_requests(
+    instance: dg.DagsterInstance, warehouse: Path
+) -> list[dg.DeleteDynamicPartitionsRequest | dg.AddDynamicPartitionsRequest]:
+    """The days with data that plan.json lists and the instance does not have as partitions yet (an instance
+    that has not run the ingestion, such as the UI's after `hepwatch run`), in date order."""
+    days = [date.fromisoformat(day) for day in read_state(warehouse).get("days", [])]
+    delete, add = partition_changes(instance.get_dynamic_partitions(CLINICAL_DAYS), days)
+    requests: list[dg.DeleteDynamicPartitionsRequest | dg.AddDynamicPartitionsRequest] = []
+    if delete:
+        requests.append(dg.DeleteDynamicPartitionsRequest(CLINICAL_DAYS, delete))
+    if add:
+        requests.append(dg.AddDynamicPartitionsRequest(CLINICAL_DAYS, add))
+    return requests
+
+
 def pending_builds(warehouse: Path) -> list[Next]:
     """One `build_days` run per range of the plan, in order of days."""
     try:  # a new plan.json (any ingestion or build rewrites it) is a new state of the plan
@@ -107,13 +123,15 @@ def pending_builds(warehouse: Path) -> list[Next]:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Follows the plan, one run at a time: when feed files are new or changed and have not "
     "changed for HEPWATCH_SENSOR_SETTLE_SECONDS (30), one `refresh` run reads them all; then one `build_days` "
-    "run per range of days that became pending. Waits while any run is queued or in flight. Reads only "
-    "`stat` of the feed files and WAREHOUSE/plan.json, never a feed file or the database.",
+    "run per range of days that became pending. Waits while any run is queued or in flight. Adds the days with "
+    "data as daily partitions. Reads only `stat` of the feed files and WAREHOUSE/plan.json, never a feed file "
+    "or the database.",
 )
 def feed_file_sensor(context: dg.SensorEvaluationContext, feeds: Feeds, warehouse: Warehouse):
     active = context.instance.get_run_records(filters=dg.RunsFilter(statuses=_ACTIVE), limit=1)
     if active:
         return dg.SkipReason(f"run {active[0].dagster_run.run_id[:8]} is queued or in flight; waiting for it")
+    partitions = partition_requests(context.instance, warehouse.paths.root)
     files = read_new_files(feeds.path, warehouse.paths.root, SETTLE_SECONDS, time.time())
     builds = pending_builds(warehouse.paths.root)
     if isinstance(files, Next):
@@ -121,11 +139,13 @@ def feed_file_sensor(context: dg.SensorEvaluationContext, feeds: Feeds, warehous
     elif builds:
         first = builds[0]
     else:
-        return dg.SkipReason(f"{files} and no day is pending")
+        return dg.SensorResult(
+            skip_reason=f"{files} and no day is pending", dynamic_partitions_requests=partitions
+        )
     # The run key names this state of the plan: a run that failed is not launched again until something
     # changes (a file, or the plan), and the cursor holds one key, however many files there are.
-    context.update_cursor(first.key)
-    return dg.RunRequest(run_key=first.key, job_name=first.job, tags=first.tags, run_config=IN_PROCESS)
+    request = dg.RunRequest(run_key=first.key, job_name=first.job, tags=first.tags, run_config=IN_PROCESS)
+    return dg.SensorResult(run_requests=[request], cursor=first.key, dynamic_partitions_requests=partitions)
 
 
 @dg.schedule(

@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -94,12 +95,23 @@ def _failure_reason(result) -> str:
     return "the run failed; see the Dagster event log"
 
 
-def _execute(defs, job_name: str, instance, tags: dict[str, str], verbose: bool):
+def _daily_assets(defs) -> set:
+    graph = defs.resolve_asset_graph()
+    return {key for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is not None}
+
+
+def _job_assets(defs, job_name: str) -> list:
+    return sorted(defs.resolve_job_def(job_name).asset_layer.selected_asset_keys)
+
+
+def _execute(defs, job_name: str, instance, tags: dict[str, str], verbose: bool, assets=None):
     job = defs.resolve_job_def(job_name)
     # Without --verbose the console stays quiet: the instance's event log keeps every event, and a failure
     # is reported as one line by the caller.
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}}
-    result = job.execute_in_process(instance=instance, tags=tags, run_config=run_config, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance, tags=tags, run_config=run_config, raise_on_error=False, asset_selection=assets
+    )
     if not result.success:
         if any(
             event.is_step_failure
@@ -111,23 +123,23 @@ def _execute(defs, job_name: str, instance, tags: dict[str, str], verbose: bool)
     return result
 
 
-def _plan(warehouse_dir: str, new_files: int, full: bool) -> tuple[tuple[date, date] | None, list]:
-    """The data's span and the ranges of days to build: the plan (hepwatch.pending), every day with `full`,
-    the last day alone when new files changed no day (the whole-history marts and the published copy still
-    change)."""
+def _plan(warehouse_dir: str, new_files: int, full: bool) -> tuple[list[date], list[tuple[date, date]]]:
+    """The days with data (the daily partitions) and the ranges of them to build: the plan
+    (hepwatch.pending), every day with `full`, the last day alone when new files changed no day (the
+    whole-history marts and the published copy still change)."""
     from assets.partitions import buildable_days
     from hepwatch.pending import span_and_plan
     from hepwatch.warehouse import WarehousePaths, connect
 
     with connect(warehouse_dir) as conn:
-        span, ranges = span_and_plan(conn, buildable_days())
-    if span is None:
-        return None, []
+        days, ranges = span_and_plan(conn, buildable_days())
+    if not days:
+        return days, []
     if full:
-        return span, [span]
+        return days, [(days[0], days[-1])]
     if not ranges and (new_files or not WarehousePaths(Path(warehouse_dir)).analytics.exists()):
-        ranges = [(span[1], span[1])]
-    return span, ranges
+        ranges = [(days[-1], days[-1])]
+    return days, ranges
 
 
 def _check_key(warehouse_dir: str) -> None:
@@ -171,20 +183,28 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
             names = ", ".join(str(f) for f in left.value)  # type: ignore[union-attr]
             print(f"      {name}: left for the next run (changed while it was read): {names}", flush=True)
     days, ranges = _plan(os.environ["HEPWATCH_WAREHOUSE_DIR"], new_files, full)
-    if days is None:
-        raise RunFailed("the feeds hold no dated lab results or dosing records to build")
-    first, last = days
-    span = (last - first).days + 1
-    if not ranges:
-        print(
-            f"[2/2] build: nothing changed; the {span} days from {first} to {last} are up to date", flush=True
-        )
     results = [ingest]
+    if not days:
+        # Nothing datable (only other message types, quarantined input, results without a collection time):
+        # the ledger and the quarantine of what was read are still rebuilt and published.
+        print(
+            "[2/2] build: no dated results or doses; publishing the feed ledger and the quarantine",
+            flush=True,
+        )
+        whole_history = [key for key in _job_assets(defs, "build_days") if key not in _daily_assets(defs)]
+        results.append(_execute(defs, "build_days", instance, {}, verbose, whole_history))
+    elif not ranges:
+        print(
+            f"[2/2] build: nothing changed; the {len(days)} days with data, {days[0]} to {days[-1]}, are up "
+            "to date",
+            flush=True,
+        )
     for number, (start, end) in enumerate(ranges, start=1):
-        count = (end - start).days + 1
+        count = bisect_right(days, end) - bisect_left(days, start)
         part = f" (range {number} of {len(ranges)})" if len(ranges) > 1 else ""
         print(
-            f"[2/2] build: {count} of {span} days, {start} to {end}{part}: staged tables, marts, analytics.duckdb",
+            f"[2/2] build: {count} of {len(days)} days with data, {start} to {end}{part}: staged tables, "
+            "marts, analytics.duckdb",
             flush=True,
         )
         tags = {
@@ -200,10 +220,10 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
                 key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
                 checks[key] = "passed" if evaluation.passed else evaluation.severity.value.lower()
     return {
-        "first_day": first,
-        "last_day": last,
-        "days": span,
-        "built_days": sum((end - start).days + 1 for start, end in ranges),
+        "first_day": days[0] if days else None,
+        "last_day": days[-1] if days else None,
+        "days": len(days),
+        "built_days": sum(bisect_right(days, end) - bisect_left(days, start) for start, end in ranges),
         "ranges": ranges,
         "seconds": time.monotonic() - started,
         "checks": checks,

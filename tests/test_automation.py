@@ -47,7 +47,22 @@ def tick(dirs, instance, cursor=None):
         instance=instance,
         resources={"feeds": Feeds(directory=str(feeds)), "warehouse": Warehouse(directory=str(warehouse))},
     )
-    return feed_file_sensor(context), context.cursor
+    result = feed_file_sensor(context)
+    if isinstance(result, dg.SensorResult):  # one run request, or a skip reason, with partition requests
+        return (result.run_requests[0] if result.run_requests else result.skip_reason), (
+            result.cursor or context.cursor
+        )
+    return result, context.cursor
+
+
+def partition_requests(dirs, instance):
+    feeds, warehouse = dirs
+    context = dg.build_sensor_context(
+        instance=instance,
+        resources={"feeds": Feeds(directory=str(feeds)), "warehouse": Warehouse(directory=str(warehouse))},
+    )
+    result = feed_file_sensor(context)
+    return [(type(r).__name__, list(r.partition_keys)) for r in result.dynamic_partitions_requests]
 
 
 def ingested(dirs):
@@ -57,11 +72,31 @@ def ingested(dirs):
         record_ingested(warehouse, kind, feed_listing(feeds, kind))
 
 
-def plan(dirs, pending):
+def plan(dirs, pending, days=None):
     path = dirs[1] / PLAN_FILE
     state = json.loads(path.read_text()) if path.exists() else {}
     state["pending"] = pending
+    if days is not None:
+        state["days"] = days
     path.write_text(json.dumps(state))
+
+
+def test_the_days_with_data_become_daily_partitions_in_date_order(dirs, instance):
+    ingested(dirs)
+    plan(dirs, [], days=["2026-06-03", "2026-06-10"])
+    # an instance that never ran the ingestion (the UI's after `hepwatch run`) gets the days plan.json lists
+    assert partition_requests(dirs, instance) == [
+        ("AddDynamicPartitionsRequest", ["2026-06-03", "2026-06-10"])
+    ]
+    instance.add_dynamic_partitions("clinical_days", ["2026-06-03", "2026-06-10"])
+    assert partition_requests(dirs, instance) == []
+    # an earlier day (history imported later): the later keys are added again after it, so that a range of
+    # partitions is a range of dates
+    plan(dirs, [], days=["2026-06-01", "2026-06-03", "2026-06-05", "2026-06-10"])
+    assert partition_requests(dirs, instance) == [
+        ("DeleteDynamicPartitionsRequest", ["2026-06-03", "2026-06-10"]),
+        ("AddDynamicPartitionsRequest", ["2026-06-01", "2026-06-03", "2026-06-05", "2026-06-10"]),
+    ]
 
 
 def test_new_settled_files_request_one_refresh_run_that_reads_them_all(dirs, instance):

@@ -120,7 +120,9 @@ def test_daily_assets_are_partitioned_and_run_ranges_in_one_run():
     graph = defs().resolve_asset_graph()
     for key in ("staging/liver_observations", "marts/lab_results", "marts/dosing_daily"):
         node = graph.get(dg.AssetKey.from_user_string(key))
-        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition), key
+        # one partition per day with data (dynamic), not one per calendar day
+        assert isinstance(node.partitions_def, dg.DynamicPartitionsDefinition), key
+        assert node.partitions_def.name == "clinical_days", key
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
 
 
@@ -163,13 +165,23 @@ def test_materialize_reports_row_count_and_column_schema_on_every_asset(tmp_path
     feeds = write_feeds(tmp_path / "feeds")
     definitions = defs()
     assets = list(definitions.assets)
+    resources = {
+        "feeds": Feeds(directory=str(feeds)),
+        "warehouse": Warehouse(directory=str(tmp_path / "warehouse")),
+        "monitoring": Monitoring(),
+    }
+    instance = dg.DagsterInstance.ephemeral()
+    # the ingestion makes the days with data partitions; then every asset over a range of them
+    ingest = [a for a in assets if a.group_names_by_key and set(a.group_names_by_key.values()) == {"ingest"}]
+    ingested = dg.materialize(ingest, resources=resources, instance=instance)
+    assert ingested.success
+    # results collected June 1st, 3rd and 5th, doses June 1st and 2nd: nothing on June 4th
+    with_data = ["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-05"]
+    assert instance.get_dynamic_partitions("clinical_days") == with_data
     result = dg.materialize(
         assets,
-        resources={
-            "feeds": Feeds(directory=str(feeds)),
-            "warehouse": Warehouse(directory=str(tmp_path / "warehouse")),
-            "monitoring": Monitoring(),
-        },
+        resources=resources,
+        instance=instance,
         tags={
             "dagster/asset_partition_range_start": "2026-06-01",
             "dagster/asset_partition_range_end": "2026-06-05",
@@ -189,7 +201,7 @@ def test_materialize_reports_row_count_and_column_schema_on_every_asset(tmp_path
         for e in result.get_asset_materialization_events()
         if e.asset_key.path[-1] == "lab_results"
     }
-    assert partitions == {f"2026-06-0{d}" for d in range(1, 6)}
+    assert partitions == set(with_data)
     # each partition's row count is that day's own, not the window's
     import duckdb
 

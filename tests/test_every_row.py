@@ -14,7 +14,8 @@ ODD_ROWS = (
     "X2,MRN001,HWCLINIC,kratom,,1e-320,g,2026-06-02,self_report\n"
     "X3,MRN001,HWCLINIC,kratom,,2,g,9999-12-31,self_report\n"
     "X4,MRN001,HWCLINIC,kratom,,2,g,0001-01-01,self_report\n"
-    "X5,MRN001,HWCLINIC,kratom,,2,g,2019-12-31,self_report\n"  # plausible, but before the first partition
+    "X5,MRN001,HWCLINIC,kratom,,2,g,1899-12-31,self_report\n"  # before 1900: implausible
+    "X6,MRN001,HWCLINIC,kratom,,2,g,1985-03-04,self_report\n"  # history: kept
 )
 
 
@@ -30,18 +31,24 @@ def test_odd_dosing_rows_reach_the_quarantine_and_no_mart_holds_an_infinite_dose
             ).fetchall()
         )
         largest = conn.execute("SELECT max(total_mg) FROM marts.dosing_daily").fetchall()[0][0]
+        kept = conn.execute(
+            "SELECT strftime(dose_date, '%Y-%m-%d'), total_mg FROM marts.dosing_daily WHERE dose_date < '2000-01-01'"
+        ).fetchall()
     assert held == {
         "X1": "bad_number",
         "X2": "bad_number",
         "X3": "bad_datetime",
         "X4": "bad_datetime",
-        "X5": "dose_date_out_of_range",
+        "X5": "bad_datetime",
     }
+    assert kept == [("1985-03-04", 2000.0)]  # a dose from 1985 is history, kept and built
     # MRN002's 3 g on June 2nd is the largest daily total written in the feed: no absurd dose got in
     assert largest == 3000.0
     # the plan never reaches past the data: its last day is the last result or dose, not 9999-12-31
     plan = json.loads((warehouse / "plan.json").read_text())
-    assert plan["data_span"] == ["2026-06-01", "2026-06-05"] and plan["pending"] == []
+    assert plan["data_span"] == ["1985-03-04", "2026-06-05"] and plan["pending"] == []
+    # the partitions are the days with data, not the 15,000 calendar days between them
+    assert plan["days"] == ["1985-03-04", "2026-06-01", "2026-06-02", "2026-06-03", "2026-06-05"]
 
 
 def test_every_path_with_a_feed_suffix_gets_a_feed_files_row_with_its_reason(tmp_path):

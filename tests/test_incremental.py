@@ -3,7 +3,7 @@ publishes is what a run over everything from scratch publishes; with nothing new
 
 import hashlib
 import shutil
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pytest
@@ -28,19 +28,23 @@ def _sha256(path) -> str:
 
 
 def test_build_ranges_extend_each_changed_day_by_the_look_back_window():
-    d = date(2026, 6, 10)
-    last = date(2026, 6, 28)
     assert WINDOW_DAYS == 30
-    assert build_ranges({d}, FIRST, last) == [(d, last)]  # d + 30 is past the data: up to the last day
-    assert build_ranges({last}, FIRST, last) == [(last, last)]  # a new last day: that day alone
-    assert build_ranges({date(2026, 1, 1), date(2026, 3, 15)}, date(2025, 1, 1), last) == [
-        (date(2026, 1, 1), date(2026, 1, 31)),
-        (date(2026, 3, 15), date(2026, 4, 14)),
+    daily = [FIRST + timedelta(days=n) for n in range(28)]  # June 1st to 28th, every day with data
+    d, last = date(2026, 6, 10), date(2026, 6, 28)
+    assert build_ranges({d}, daily) == [(d, last)]  # d + 30 is past the data: up to the last day
+    assert build_ranges({last}, daily) == [(last, last)]  # a new last day: that day alone
+    # sparse days: only days with data are partitions, and a range never starts or ends on another day
+    sparse = [date(2026, 1, 1), date(2026, 1, 25), date(2026, 3, 15), date(2026, 4, 10), date(2026, 9, 1)]
+    assert build_ranges({date(2026, 1, 25)}, sparse) == [(date(2026, 1, 25), date(2026, 3, 15))]  # + next
+    assert build_ranges({date(2026, 3, 15)}, sparse) == [(date(2026, 3, 15), date(2026, 4, 10))]
+    assert build_ranges({date(2026, 9, 1)}, sparse) == [(date(2026, 9, 1), date(2026, 9, 1))]
+    # two pending days whose reaches meet: one range
+    assert build_ranges({date(2026, 1, 1), date(2026, 3, 15)}, sparse) == [
+        (date(2026, 1, 1), date(2026, 4, 10))
     ]
-    assert build_ranges({date(2026, 1, 1), date(2026, 1, 20)}, date(2025, 1, 1), last) == [
-        (date(2026, 1, 1), date(2026, 2, 19))  # overlapping windows: one range
-    ]
-    assert build_ranges({date(2026, 7, 1)}, FIRST, last) == []  # after the last day in the data
+    # a day without data (its data moved away) is rebuilt by the partition that owns it, the next one
+    assert build_ranges({date(2026, 5, 1)}, sparse) == [(date(2026, 9, 1), date(2026, 9, 1))]
+    assert build_ranges({date(2026, 9, 2)}, sparse) == []  # after the last day with data
 
 
 def test_adding_files_rebuilds_only_their_days_and_publishes_what_a_full_run_does(

@@ -45,27 +45,36 @@ def test_a_correction_marks_its_old_day_and_its_new_one(tmp_path):
 
 def test_clear_keeps_days_whose_reach_the_build_did_not_cover(tmp_path):
     feeds, warehouse = tmp_path / "feeds", tmp_path / "warehouse"
-    rows = "R1,MRN1,HOSP,kratom,2,g,2026-06-01\nR2,MRN1,HOSP,kratom,2,g,2026-06-20\nR3,MRN1,HOSP,kratom,2,g,2026-07-31\n"
+    rows = (
+        "R1,MRN1,HOSP,kratom,2,g,2026-06-01\nR2,MRN1,HOSP,kratom,2,g,2026-06-20\n"
+        "R3,MRN1,HOSP,kratom,2,g,2026-07-31\nR4,MRN1,HOSP,kratom,2,g,2026-10-01\n"
+    )
     _write(feeds, "a.csv", rows, 1_700_000_000)
-    june_1, june_20, july_31 = date(2026, 6, 1), date(2026, 6, 20), date(2026, 7, 31)
+    june_1, june_20, july_31, oct_1 = (
+        date(2026, 6, 1),
+        date(2026, 6, 20),
+        date(2026, 7, 31),
+        date(2026, 10, 1),
+    )
     with connect(warehouse) as conn:
         ingest_dosing_files(conn, feeds, Pseudonymizer(b"k"))
         mark(conn)
-        # each day reaches 30 days on (June 1st to July 1st, June 20th to July 20th: merged), but never past
-        # the last day in the data: July 31st is a range of its own
-        assert plan(conn, BOUNDS) == [(june_1, date(2026, 7, 20)), (july_31, july_31)]
-        # a build of June 1st to 10th: June 1st needs its reach to July 1st, so nothing is complete
-        clear(conn, june_1, date(2026, 6, 10), BOUNDS, datetime.now())
-        assert pending_days(conn) == {june_1, june_20, july_31}
-        clear(conn, june_1, date(2026, 7, 1), BOUNDS, datetime.now())
+        # the partitions are the four days with data, and only they are built: June 1st reaches June 20th
+        # (within 30 days); June 20th reaches July 31st (no day with data within 30 days: the next one,
+        # which owns the empty days before it); July 31st reaches October 1st the same way: one range
+        assert plan(conn, BOUNDS) == [(june_1, oct_1)]
+        # a build of June 1st alone: June 1st needs June 20th too, so nothing is complete
+        clear(conn, june_1, june_1, BOUNDS, datetime.now())
+        assert pending_days(conn) == {june_1, june_20, july_31, oct_1}
+        clear(conn, june_1, june_20, BOUNDS, datetime.now())
+        assert pending_days(conn) == {june_20, july_31, oct_1}
+        # the last day reaches no further: building it alone completes it
+        clear(conn, oct_1, oct_1, BOUNDS, datetime.now())
         assert pending_days(conn) == {june_20, july_31}
-        # the last day's reach ends with the data: building that day alone completes it
-        clear(conn, july_31, july_31, BOUNDS, datetime.now())
-        assert pending_days(conn) == {june_20}
-        assert plan(conn, BOUNDS) == [(june_20, date(2026, 7, 20))]
+        assert plan(conn, BOUNDS) == [(june_20, oct_1)]
         # a day marked after the build started stays pending
-        clear(conn, june_1, july_31, BOUNDS, datetime(2000, 1, 1))
-        assert pending_days(conn) == {june_20}
+        clear(conn, june_1, oct_1, BOUNDS, datetime(2000, 1, 1))
+        assert pending_days(conn) == {june_20, july_31}
 
 
 def test_days_the_bounds_exclude_are_never_planned_and_are_cleared(tmp_path):

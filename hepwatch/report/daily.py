@@ -412,16 +412,22 @@ tr.warn td { background: #fff4d6; } tr.error td { background: #fbdcdc; }
 
 
 def build_daily_reports(
-    conn: duckdb.DuckDBPyConnection, start: date, end: date, checks: list[tuple[str, str, str]] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    checks: list[tuple[str, str, str]] | None = None,
+    days: list[date] | None = None,
 ) -> Iterator[DailyReport]:
-    """The reports of the days [start, end), in order, from the marts in `conn` (schemas `marts`, `staging`)."""
+    """The reports of the days [start, end) (only those in `days` when given), in order, from the marts in
+    `conn` (schemas `marts`, `staging`)."""
     data = _Window(conn, start, end)
     status = _status(conn, checks or [])
+    wanted = sorted(d for d in days if start <= d < end) if days is not None else None
     actions = {}
-    day = start
-    while day < end:
+    for day in (
+        wanted if wanted is not None else (start + timedelta(days=n) for n in range((end - start).days))
+    ):
         actions[day] = data.actions(day)
-        day += timedelta(days=1)
     trajectories = _Trajectories(
         conn, {p for found in actions.values() for p in list(found)[:MOST_TRAJECTORIES]}, end
     )

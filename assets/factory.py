@@ -15,6 +15,7 @@ from assets.checks import column_schema, schema_valid, schema_valid_spec, schema
 from assets.ingest import load_reference_tables
 from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, daily_partitions, single_run, window
 from assets.tables import bind, read_table, replace_table, replace_window, sql
+from assets.timing import Phases
 from hepwatch.stage import STAGED, replace_days, stage_dir
 from hepwatch.stage import connect as stage_connect
 from pipelines.resources import Feeds, Monitoring, Warehouse
@@ -86,42 +87,53 @@ def sql_table_asset(
         query = sql(name)
         extra: list[dg.AssetCheckResult] = []
         stage = stage_dir() if stageable else None
+        timed = Phases()
+        building = "staging" if schema == "staging" else "marts"
         if stage is not None and date_column is not None:
             start, end = window(context)
             with stage_connect(stage) as conn:
                 load_reference_tables(conn)
                 bound = bind(query, {"start": start, "end": end, **params()})
-                rows = replace_days(conn, stage, name, query, start, end, bound)
+                with timed(building):
+                    rows = replace_days(conn, stage, name, query, start, end, bound)
                 context.log.info(
                     f"{table}: {rows} rows for {start} to {end} (exclusive), as Parquet in {stage}"
                 )
-                valid = schema_valid_window(model, conn, table, date_column, start, end)
-                extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
+                with timed("validation"):
+                    valid = schema_valid_window(model, conn, table, date_column, start, end)
+                with timed("checks"):
+                    extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
                 _row_counts_per_day(context, conn, table, date_column, start, end)
             return dg.MaterializeResult(
                 metadata={
                     "window_row_count": rows,
                     "dagster/column_schema": column_schema(model),
                     "stage": stage.url(stage.path("staging", name)),
+                    **timed.metadata(),
                 },
                 check_results=[valid, *extra],
             )
         with warehouse.connect() as conn:
             if date_column is not None:
                 start, end = window(context)
-                rows = replace_window(conn, table, query, date_column, start, end, **params())
+                with timed(building):
+                    rows = replace_window(conn, table, query, date_column, start, end, **params())
                 context.log.info(f"{table}: {rows} rows for {start} to {end} (exclusive)")
-                valid = schema_valid_window(model, conn, table, date_column, start, end)
-                extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
+                with timed("validation"):
+                    valid = schema_valid_window(model, conn, table, date_column, start, end)
+                with timed("checks"):
+                    extra = [check(conn, feeds, monitoring, start, end) for _, check in window_checks]
                 _row_counts_per_day(context, conn, table, date_column, start, end)
             else:
-                create_missing_tables(conn)
-                rows = replace_table(conn, table, query, **params())
+                with timed(building):
+                    create_missing_tables(conn)
+                    rows = replace_table(conn, table, query, **params())
                 context.log.info(f"{table}: {rows} rows")
-                valid = schema_valid(model, read_table(conn, table))
+                with timed("validation"):
+                    valid = schema_valid(model, read_table(conn, table))
         count_key = "window_row_count" if partitioned else "dagster/row_count"
         return dg.MaterializeResult(
-            metadata={count_key: rows, "dagster/column_schema": column_schema(model)},
+            metadata={count_key: rows, "dagster/column_schema": column_schema(model), **timed.metadata()},
             check_results=[valid, *extra],
         )
 

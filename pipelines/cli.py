@@ -24,6 +24,44 @@ from pathlib import Path
 
 from pipelines.locations import default_feeds_dir, default_warehouse_dir
 
+PROCESS_STARTED = time.monotonic()  # this module is imported first: the command's start, near enough
+
+_GROUP_PHASE = {"ingest": "ingestion", "staging": "staging", "marts": "marts", "published": "publish",
+                "reports": "report"}  # fmt: skip
+
+
+def phase_seconds(results: Sequence, walls: Sequence[float], first_run_at: float) -> dict[str, float]:
+    """Seconds by phase over a command's runs (assets.timing): start-up (until the first run), each step's
+    time by the group of the asset it builds, less the validation and checks it reports inside it, check
+    steps as checks; `dagster` is the rest of the runs' wall time (planning, events, step overhead)."""
+    from assets.timing import PHASES, PREFIX
+
+    phases = dict.fromkeys(("start-up", *PHASES, "dagster"), 0.0)
+    phases["start-up"] = first_run_at - PROCESS_STARTED
+    for result, wall in zip(results, walls, strict=True):
+        step_phase: dict[str, str] = {}
+        inner: dict[str, dict[str, float]] = {}
+        for event in result.all_events:
+            if event.event_type_value == "ASSET_MATERIALIZATION" and event.step_key not in inner:
+                step_phase[event.step_key] = _GROUP_PHASE.get(event.asset_key.path[0], "marts")
+                metadata = event.event_specific_data.materialization.metadata
+                inner[event.step_key] = {
+                    key.removeprefix(PREFIX): float(value.value)
+                    for key, value in metadata.items()
+                    if key.startswith(PREFIX) and key.removeprefix(PREFIX) in ("validation", "checks")
+                }
+        steps = 0.0
+        for event in result.all_events:
+            if event.event_type_value == "STEP_SUCCESS":
+                seconds = event.event_specific_data.duration_ms / 1000
+                steps += seconds
+                within = inner.get(event.step_key, {})
+                for phase, part in within.items():
+                    phases[phase] += part
+                phases[step_phase.get(event.step_key, "checks")] += seconds - sum(within.values())
+        phases["dagster"] += max(0.0, wall - steps)
+    return {phase: round(seconds, 2) for phase, seconds in phases.items()}
+
 
 class RunFailed(Exception):
     """A run that did not succeed; the message is the one-line reason printed to the user."""
@@ -104,14 +142,17 @@ def _job_assets(defs, job_name: str) -> list:
     return sorted(defs.resolve_job_def(job_name).asset_layer.selected_asset_keys)
 
 
-def _execute(defs, job_name: str, instance, tags: dict[str, str], verbose: bool, assets=None):
+def _execute(defs, job_name: str, instance, tags: dict[str, str], verbose: bool, assets=None, walls=None):
     job = defs.resolve_job_def(job_name)
+    began = time.monotonic()
     # Without --verbose the console stays quiet: the instance's event log keeps every event, and a failure
     # is reported as one line by the caller.
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}}
     result = job.execute_in_process(
         instance=instance, tags=tags, run_config=run_config, raise_on_error=False, asset_selection=assets
     )
+    if walls is not None:
+        walls.append(time.monotonic() - began)
     if not result.success:
         if any(
             event.is_step_failure
@@ -166,8 +207,9 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
     defs = load_defs()
     instance = _instance()
     started = time.monotonic()
+    walls: list[float] = []
     print(f"[1/2] ingest: reading new files in {feeds}", flush=True)
-    ingest = _execute(defs, "ingest_feeds", instance, {}, verbose)
+    ingest = _execute(defs, "ingest_feeds", instance, {}, verbose, walls=walls)
     new_files = 0
     for event in ingest.get_asset_materialization_events():
         metadata = event.materialization.metadata
@@ -192,7 +234,7 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
             flush=True,
         )
         whole_history = [key for key in _job_assets(defs, "build_days") if key not in _daily_assets(defs)]
-        results.append(_execute(defs, "build_days", instance, {}, verbose, whole_history))
+        results.append(_execute(defs, "build_days", instance, {}, verbose, whole_history, walls))
     elif not ranges:
         print(
             f"[2/2] build: nothing changed; the {len(days)} days with data, {days[0]} to {days[-1]}, are up "
@@ -211,7 +253,9 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
         }
-        results.append(_execute(defs, "build_days", instance, tags, verbose))  # it clears what it built
+        results.append(
+            _execute(defs, "build_days", instance, tags, verbose, walls=walls)
+        )  # clears what it built
     checks = {}
     for result in results:
         for event in result.all_events:
@@ -227,6 +271,7 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
         "ranges": ranges,
         "seconds": time.monotonic() - started,
         "checks": checks,
+        "phases": phase_seconds(results, walls, started),
     }
 
 
@@ -303,6 +348,12 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     run_parser.add_argument("--verbose", action="store_true", help="show Dagster's INFO log lines")
     run_parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="print where the time went, by phase (start-up, ingestion, staging, validation, marts, checks, "
+        "publish, report, dagster)",
+    )
+    run_parser.add_argument(
         "--full",
         action="store_true",
         help="rebuild every day, not only those whose data changed since the last run",
@@ -356,6 +407,9 @@ def _main(argv: Sequence[str] | None) -> int:
             known_cause(text, warehouse) or text.strip().splitlines()[0] + " (--verbose for details)"
         )
     print_summary(args.warehouse, figures)
+    if args.timings:
+        phases: dict[str, float] = figures["phases"]  # type: ignore[assignment]
+        print("timings: " + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in phases.items()))
     return 0
 
 

@@ -15,28 +15,32 @@ WITH day_peaks AS (
         AND collected_date < $end
     GROUP BY ALL
 ),
-graded AS (
+basis AS (
     -- CTCAE v5 (domain.md section 3): against the baseline when it was abnormal and the result was
     -- collected on or after the first kratom dose; otherwise against the ULN.
     SELECT
         p.*,
-        CASE
-            WHEN b.baseline_abnormal AND p.day >= b.first_kratom_date THEN 'baseline'
-            ELSE 'uln'
-        END AS basis,
-        ctcae_grade(
-            p.analyte,
-            CASE WHEN b.baseline_abnormal AND p.day >= b.first_kratom_date THEN 'baseline' ELSE 'uln' END,
-            round(
-                CASE
-                    WHEN b.baseline_abnormal AND p.day >= b.first_kratom_date THEN p.value / b.baseline_value
-                    ELSE p.x_uln
-                END,
-                9
-            )
-        ) AS grade
+        CASE WHEN b.baseline_abnormal AND p.day >= b.first_kratom_date THEN 'baseline' ELSE 'uln' END AS basis,
+        round(
+            CASE
+                WHEN b.baseline_abnormal AND p.day >= b.first_kratom_date THEN p.value / b.baseline_value
+                ELSE p.x_uln
+            END,
+            9
+        ) AS ratio
     FROM day_peaks AS p
     LEFT JOIN staging.baselines AS b USING (patient_key, analyte)
+),
+graded AS (
+    -- the grade whose bounds hold the ratio (ref.ctcae_grades: one per analyte, basis and range); 0 below
+    -- grade 1. A join, not a subquery per result.
+    SELECT r.*, coalesce(g.grade, 0) AS grade
+    FROM basis AS r
+    LEFT JOIN ref.ctcae_grade_bounds AS g
+        ON g.analyte = r.analyte
+        AND g.basis = r.basis
+        AND (r.ratio > g.lower OR (g.lower_inclusive AND r.ratio = g.lower))
+        AND (g.upper IS NULL OR r.ratio < g.upper OR (g.upper_inclusive AND r.ratio = g.upper))
 ),
 days AS (
     SELECT

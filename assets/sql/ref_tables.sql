@@ -79,6 +79,11 @@ SELECT
     source
 FROM read_csv($ctcae_file, header = true, all_varchar = true);
 
+-- The same, one row per analyte: what grading joins to.
+CREATE OR REPLACE VIEW ref.ctcae_grade_bounds AS
+SELECT unnest(analytes) AS analyte, basis, grade, lower, lower_inclusive, upper, upper_inclusive
+FROM ref.ctcae_grades;
+
 -- Signal thresholds and windows (domain.md sections 4 to 6), overridable by HEPWATCH_THRESHOLDS.
 CREATE OR REPLACE TABLE ref.signal_thresholds AS
 SELECT name, CAST(arg_max(value, priority) AS DOUBLE) AS value, arg_max(source, priority) AS source
@@ -92,11 +97,12 @@ CREATE OR REPLACE MACRO threshold(threshold_name) AS (
     SELECT value FROM ref.signal_thresholds WHERE name = threshold_name
 );
 
--- The CTCAE grade of a ratio (x ULN or x baseline) for one analyte; 0 below grade 1.
+-- The CTCAE grade of a ratio (x ULN or x baseline) for one analyte; 0 below grade 1 (the same bounds
+-- abnormal_enzyme_cases_daily joins to).
 CREATE OR REPLACE MACRO ctcae_grade(grade_analyte, grade_basis, ratio) AS (
     SELECT coalesce(max(g.grade), 0)
-    FROM ref.ctcae_grades AS g
-    WHERE list_contains(g.analytes, grade_analyte)
+    FROM ref.ctcae_grade_bounds AS g
+    WHERE g.analyte = grade_analyte
         AND g.basis = grade_basis
         AND (ratio > g.lower OR (g.lower_inclusive AND ratio = g.lower))
         AND (g.upper IS NULL OR ratio < g.upper OR (g.upper_inclusive AND ratio = g.upper))

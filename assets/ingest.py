@@ -1,7 +1,6 @@
 """Ingestion: reference tables, and every new feed file version into the landing tables."""
 
 import os
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -11,21 +10,17 @@ from assets.tables import run_script, sql, table_column_schema
 from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.feed_files import feed_listing
 from hepwatch.ingest.labs import ingest_lab_files
-from hepwatch.pending import fingerprint, mark, record_ingested, record_plan
+from hepwatch.pending import fingerprint, mark, record_ingested, record_plan, record_reference
 from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.stage import export_landing, stage_dir
 from hepwatch.warehouse import fetch_value, pseudonym_key
-from pipelines.locations import PROJECT_ROOT
+from pipelines.locations import REFERENCE_DIR, THRESHOLDS_ENV, reference_files, reference_inputs
 from pipelines.resources import Feeds, Warehouse
 
-REFERENCE_DIR = PROJECT_ROOT / "hepwatch" / "reference"
-SQL_DIR = PROJECT_ROOT / "assets" / "sql"
-CODE_MAP_ENV = "HEPWATCH_CODE_MAP"
 INGEST_OWNERSHIP: dict = {
     "owners": ["team:data-engineering"],
     "tags": {"partitioning": "none", "domain": "liver_safety"},
 }
-THRESHOLDS_ENV = "HEPWATCH_THRESHOLDS"
 
 
 def _require_feeds(feeds: Feeds) -> None:
@@ -33,21 +28,10 @@ def _require_feeds(feeds: Feeds) -> None:
         raise dg.Failure(f"feeds directory {feeds.path} does not exist (set --feeds or HEPWATCH_FEEDS_DIR)")
 
 
-def _reference_files() -> tuple[list[str], list[str]]:
-    """The code map files and the signal threshold files, with the user's own (see reference_tables)."""
-    code_maps = [str(REFERENCE_DIR / "analyte_codes.csv")]
-    if os.environ.get(CODE_MAP_ENV):
-        code_maps.append(os.environ[CODE_MAP_ENV])
-    thresholds = [str(REFERENCE_DIR / "signal_thresholds.csv")]
-    if os.environ.get(THRESHOLDS_ENV):
-        thresholds.append(os.environ[THRESHOLDS_ENV])
-    return code_maps, thresholds
-
-
 def load_reference_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """The `ref` schema's tables and macros from the reference CSVs (a few milliseconds): the warehouse's,
     and a Parquet staging step's own (hepwatch.stage)."""
-    code_maps, thresholds = _reference_files()
+    code_maps, thresholds = reference_files()
     run_script(
         conn,
         sql("ref_tables"),
@@ -88,7 +72,7 @@ def reference_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     Loaded from `hepwatch/reference/*.csv` (sources cited per row), plus the CSV named by HEPWATCH_CODE_MAP
     (your labs' local codes) and the one named by HEPWATCH_THRESHOLDS (overrides of signal thresholds).
     """
-    code_maps, thresholds = _reference_files()
+    code_maps, _ = reference_files()
     with warehouse.connect() as conn:
         load_reference_tables(conn)
         codes = fetch_value(conn, "SELECT count(*) FROM ref.analyte_code_rows")
@@ -99,9 +83,10 @@ def reference_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
         version = fetch_value(conn, "SELECT max(added_in) FROM ref.analyte_codes")
         schema = table_column_schema(conn, "ref.analyte_code_rows")
         # new reference data or new SQL changes every day's tables: all of them are marked for building
-        inputs = [Path(f) for f in (*code_maps, *thresholds)] + sorted(REFERENCE_DIR.glob("*.csv"))
-        marked = mark(conn, fingerprint([*dict.fromkeys(inputs), *sorted(SQL_DIR.glob("*.sql"))]))
+        reference = fingerprint(reference_inputs())
+        marked = mark(conn, reference)
         _plan(context, conn, warehouse)
+        record_reference(warehouse.paths.root, reference)
     if conflicts:
         raise dg.Failure(f"code map maps the same key to several analytes: {conflicts}")
     return dg.MaterializeResult(

@@ -231,6 +231,13 @@ def record_ingested(warehouse_dir: Path, kind: str, listing: dict[str, tuple[int
     _write_state(warehouse_dir, state)
 
 
+def record_reference(warehouse_dir: Path, reference_fingerprint: str) -> None:
+    """Note the fingerprint of the reference data and SQL the days were marked with (`mark`)."""
+    state = read_state(warehouse_dir)
+    state["reference"] = reference_fingerprint
+    _write_state(warehouse_dir, state)
+
+
 def record_plan(
     conn: duckdb.DuckDBPyConnection, warehouse_dir: Path, bounds: tuple[date, date]
 ) -> list[date]:

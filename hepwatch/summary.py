@@ -91,6 +91,8 @@ def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
             + (f" ({'; '.join(outcome[status])})" if outcome[status] else "")
             for status, label in (("warn", "warnings"), ("error", "errors"))
         )
+        if checks or figures.get("built_days") != 0
+        else "  checks:      none run (nothing changed; the last run's results stand in the UI and the report)"
     )
     lines += [
         f"  marts:       {paths.analytics}  (duckdb -readonly {paths.analytics})",

@@ -194,16 +194,54 @@ def _check_key(warehouse_dir: str) -> None:
             raise RunFailed(str(error)) from None
 
 
+def _unchanged(feeds: Path, warehouse: Path) -> dict[str, object] | None:
+    """The figures of the warehouse as it stands when nothing calls for a run: every feed file as the last
+    ingestion found it (size and modification time: the test the sensor makes), no day pending, the same
+    reference data and SQL, and a published database. None when something does."""
+    from hepwatch.ingest.feed_files import FEED_KINDS, feed_listing
+    from hepwatch.pending import fingerprint, read_state
+    from hepwatch.warehouse import WarehousePaths
+    from pipelines.locations import reference_inputs
+
+    state = read_state(warehouse)
+    ingested = state.get("ingested", {})
+    if (
+        not WarehousePaths(warehouse).analytics.exists()
+        or state.get("pending") != []
+        or state.get("reference") != fingerprint(reference_inputs())
+        or any(
+            {name: list(stamp) for name, stamp in feed_listing(feeds, kind).items()} != ingested.get(kind)
+            for kind in FEED_KINDS
+        )
+    ):
+        return None
+    days = state.get("days", [])
+    return {
+        "first_day": days[0] if days else None,
+        "last_day": days[-1] if days else None,
+        "days": len(days),
+        "built_days": 0,
+        "ranges": [],
+        "checks": {},
+    }
+
+
 def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -> dict[str, object]:
     """Ingest, build every day whose tables are out of date (every day with `full`), publish. Returns
-    figures for the summary."""
+    figures for the summary. When nothing changed since the last run (`_unchanged`), no run is needed and
+    none is started."""
     if not Path(feeds).is_dir():
         raise RunFailed(f"feeds directory {feeds} does not exist")
+    _check_key(str(Path(warehouse).resolve()))
+    unchanged = None if full else _unchanged(Path(feeds), Path(warehouse))
+    if unchanged is not None:
+        print(f"hepwatch run: nothing changed in {feeds} since the last run; the warehouse is up to date")
+        seconds = time.monotonic() - PROCESS_STARTED
+        return {**unchanged, "seconds": seconds, "phases": {"start-up": round(seconds, 2)}}
     os.environ["HEPWATCH_FEEDS_DIR"] = str(Path(feeds).resolve())
     os.environ["HEPWATCH_WAREHOUSE_DIR"] = str(Path(warehouse).resolve())
     from pipelines.definitions import defs as load_defs
 
-    _check_key(os.environ["HEPWATCH_WAREHOUSE_DIR"])
     defs = load_defs()
     instance = _instance()
     started = time.monotonic()
@@ -315,12 +353,28 @@ def print_quarantine(warehouse: Path, kind: str | None, file: str | None, reason
     return 0
 
 
-def generate(out: str, patients: int, days: int, seed: int, start: date) -> None:
+def generate(args: argparse.Namespace) -> int:
     from hepwatch.synthetic import generate_feeds
 
-    manifest = generate_feeds(Path(out), patients=patients, days=days, seed=seed, start=start, progress=print)
-    counts = manifest.get("counts", {})
-    print(f"wrote {out}: {patients} patients over {days} days from {start} (seed {seed}); {counts}")
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        generate_feeds(
+            Path(args.out),
+            patients=args.patients,
+            days=args.days,
+            seed=args.seed,
+            start=args.start,
+            progress=say,
+            dosing_files=args.dosing_files,
+            lab_file_days=args.lab_file_days,
+            workers=args.workers,
+        )
+    except (ValueError, FileExistsError) as error:
+        print(f"hepwatch generate: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -368,19 +422,40 @@ def _main(argv: Sequence[str] | None) -> int:
     held.add_argument("--kind", choices=["lab_message", "dosing_row"], help="only this kind")
     held.add_argument("--file", help="only this feed file (path relative to the feeds directory)")
     held.add_argument("--reason", help="only this reason code")
-    gen = commands.add_parser("generate", help="write a synthetic feed directory")
-    gen.add_argument("--out", required=True)
-    gen.add_argument("--patients", type=int, default=300)
-    gen.add_argument("--days", type=int, default=90)
+    gen = commands.add_parser(
+        "generate",
+        help="write a synthetic feed directory",
+        description="Write a synthetic feed directory (labs/, dosing/, manifest.json), a day at a time, "
+        "printing progress every few seconds. The same arguments give the same bytes and mtimes.",
+    )
+    gen.add_argument("--out", required=True, help="an empty or new directory")
+    gen.add_argument("--patients", type=int, default=300, help="patients seen over the window (default 300)")
+    gen.add_argument("--days", type=int, default=90, help="days in the window, 7 or more (default 90)")
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument(
         "--start", type=date.fromisoformat, default=date(2026, 6, 1), help="first day (ISO date)"
     )
+    gen.add_argument(
+        "--dosing-files",
+        choices=["monthly", "daily"],
+        default="monthly",
+        help="monthly: dosing_YYYY-MM.csv and a corrections file after them (default); daily: "
+        "dosing/YYYY-MM-DD.csv, corrections arriving in a later day's file",
+    )
+    gen.add_argument(
+        "--lab-file-days",
+        type=int,
+        default=1,
+        metavar="N",
+        help="sending days per lab file, labs/LAB/FIRST-DAY.hl7 (default 1: a file per lab and day)",
+    )
+    gen.add_argument(
+        "--workers", type=int, default=None, help="processes (default: one per core, at most 2); same output"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "generate":
-        generate(args.out, args.patients, args.days, args.seed, args.start)
-        return 0
+        return generate(args)
     if args.command == "quarantine":
         return print_quarantine(Path(args.warehouse), args.kind, args.file, args.reason)
     warehouse = Path(args.warehouse)

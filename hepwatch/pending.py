@@ -124,22 +124,36 @@ def data_days(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> lis
     return [row[0] for row in rows]
 
 
-def _reach(keys: list[date], day: date) -> tuple[int, int] | None:
+def first_collection(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> date | None:
+    """The first day a landed result was collected, within `bounds`: where `marts.daily_summary` starts."""
+    return fetch_value(
+        conn,
+        "SELECT min(collected_date) FROM landing.lab_obx WHERE collected_date BETWEEN $first AND $last",
+        {"first": bounds[0], "last": bounds[1]},
+    )
+
+
+def _reach(keys: list[date], day: date, span_start: date | None) -> tuple[int, int] | None:
     """The positions in `keys` of the first and last partition whose marts a change on `day` changes: the
-    days with data in [day, day + WINDOW_DAYS], and the first one after `day` whatever its distance (it owns
-    the days without data before it, whose `daily_summary` rows follow the first collection date). None
-    when no partition is on or after `day`."""
+    days with data in [day, day + WINDOW_DAYS]; and when `day` is on or before the first collection date
+    (`span_start`: the change may move where `marts.daily_summary` starts), the first day with data after
+    it however far, which owns the days without data between them. None when no partition is on or after
+    `day`."""
     first = bisect_left(keys, day)
     if first == len(keys):
         return None
-    following = min(bisect_right(keys, day), len(keys) - 1)
-    return first, max(following, bisect_right(keys, day + timedelta(days=WINDOW_DAYS)) - 1)
+    last = max(first, bisect_right(keys, day + timedelta(days=WINDOW_DAYS)) - 1)
+    if span_start is not None and day <= span_start:
+        last = max(last, min(bisect_right(keys, day), len(keys) - 1))
+    return first, last
 
 
-def build_ranges(days: Iterable[date], keys: list[date]) -> list[tuple[date, date]]:
+def build_ranges(
+    days: Iterable[date], keys: list[date], span_start: date | None = None
+) -> list[tuple[date, date]]:
     """The first and last partition of each range to build: every pending day's reach (_reach) among the
     partitions `keys` (sorted), ranges that overlap or follow each other merged."""
-    spans = sorted(reach for day in set(days) if (reach := _reach(keys, day)) is not None)
+    spans = sorted(reach for day in set(days) if (reach := _reach(keys, day, span_start)) is not None)
     merged: list[list[int]] = []
     for first, last in spans:
         if merged and first <= merged[-1][1] + 1:
@@ -170,7 +184,7 @@ def span_and_plan(
     """The days with data (the partitions), and the ranges of them to build now: every pending day with its
     look-back reach."""
     keys = data_days(conn, bounds)
-    return keys, build_ranges(pending_days(conn), keys)
+    return keys, build_ranges(pending_days(conn), keys, first_collection(conn, bounds))
 
 
 def plan(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> list[tuple[date, date]]:
@@ -190,12 +204,13 @@ def clear(
     the build began (a day marked meanwhile may hold data the build did not see). Days with no partition on
     or after them can never be built and go too. Returns days cleared."""
     keys = data_days(conn, bounds)
+    span_start = first_collection(conn, bounds)
     marked = conn.execute(
         "SELECT day FROM landing.pending_days WHERE marked_at <= $before", {"before": marked_before}
     )
     done = []
     for (day,) in marked.fetchall():
-        reach = _reach(keys, day)
+        reach = _reach(keys, day, span_start)
         if reach is None or (keys[reach[0]] >= first and keys[reach[1]] <= last):
             done.append(day)
     if done:

@@ -56,6 +56,11 @@ class Deployment:
         self.home.mkdir()
         shutil.copy(PROJECT / ".dagster_home" / "dagster.yaml", self.home / "dagster.yaml")
         self.feeds = write_feeds(tmp_path / "feeds")
+        # results on the days the README's backfill commands name (the sample feeds' last two days)
+        (self.feeds / "labs" / "northlab" / "2026-08-28.hl7").write_text(
+            oru("N-28", [obx(1, ALT, "45")], collected="20260828080000", placer="O28")
+            + oru("N-29", [obx(1, ALT, "46")], collected="20260829080000", placer="O29")
+        )
         for path in self.feeds.rglob("*.*"):  # written a minute ago: settled
             os.utime(path, (time.time() - 60, time.time() - 60))
         self.warehouse = tmp_path / "warehouse"
@@ -261,11 +266,13 @@ def test_the_daemon_follows_the_plan_one_key_one_run_at_a_time_and_publishes_eve
     published = (d.warehouse / "analytics.duckdb").stat().st_ino
     backfill = d.graphql(
         "mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) { __typename "
-        "... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
+        "... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } "
+        "... on PartitionKeysNotFoundError { partitionKeys } } }",
         {
             "p": {
                 "assetSelection": [{"path": key.split("/")} for key in DAILY_ASSETS],
-                "partitionNames": [f"2026-06-0{day}" for day in range(1, 8)],
+                # the partitions of that week are its days with data (June 4th and 7th hold none)
+                "partitionNames": ["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-05", "2026-06-06"],
             }
         },
     )["launchPartitionBackfill"]

@@ -35,16 +35,23 @@ def test_build_ranges_extend_each_changed_day_by_the_look_back_window():
     assert build_ranges({last}, daily) == [(last, last)]  # a new last day: that day alone
     # sparse days: only days with data are partitions, and a range never starts or ends on another day
     sparse = [date(2026, 1, 1), date(2026, 1, 25), date(2026, 3, 15), date(2026, 4, 10), date(2026, 9, 1)]
-    assert build_ranges({date(2026, 1, 25)}, sparse) == [(date(2026, 1, 25), date(2026, 3, 15))]  # + next
-    assert build_ranges({date(2026, 3, 15)}, sparse) == [(date(2026, 3, 15), date(2026, 4, 10))]
-    assert build_ranges({date(2026, 9, 1)}, sparse) == [(date(2026, 9, 1), date(2026, 9, 1))]
+    first = sparse[0]  # the first collection date
+    assert build_ranges({date(2026, 1, 25)}, sparse, first) == [(date(2026, 1, 25), date(2026, 1, 25))]
+    assert build_ranges({date(2026, 3, 15)}, sparse, first) == [(date(2026, 3, 15), date(2026, 4, 10))]
+    assert build_ranges({date(2026, 9, 1)}, sparse, first) == [(date(2026, 9, 1), date(2026, 9, 1))]
+    # a new first day: the next day with data too, however far, for it owns the empty days in between, whose
+    # daily_summary rows now exist
+    history = [date(2025, 6, 1), *sparse]
+    assert build_ranges({date(2025, 6, 1)}, history, date(2025, 6, 1)) == [
+        (date(2025, 6, 1), date(2026, 1, 1))
+    ]
     # two pending days whose reaches meet: one range
-    assert build_ranges({date(2026, 1, 1), date(2026, 3, 15)}, sparse) == [
+    assert build_ranges({date(2026, 1, 1), date(2026, 3, 15)}, sparse, first) == [
         (date(2026, 1, 1), date(2026, 4, 10))
     ]
     # a day without data (its data moved away) is rebuilt by the partition that owns it, the next one
-    assert build_ranges({date(2026, 5, 1)}, sparse) == [(date(2026, 9, 1), date(2026, 9, 1))]
-    assert build_ranges({date(2026, 9, 2)}, sparse) == []  # after the last day with data
+    assert build_ranges({date(2026, 5, 1)}, sparse, first) == [(date(2026, 9, 1), date(2026, 9, 1))]
+    assert build_ranges({date(2026, 9, 2)}, sparse, first) == []  # after the last day with data
 
 
 def test_adding_files_rebuilds_only_their_days_and_publishes_what_a_full_run_does(

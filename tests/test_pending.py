@@ -60,21 +60,19 @@ def test_clear_keeps_days_whose_reach_the_build_did_not_cover(tmp_path):
         ingest_dosing_files(conn, feeds, Pseudonymizer(b"k"))
         mark(conn)
         # the partitions are the four days with data, and only they are built: June 1st reaches June 20th
-        # (within 30 days); June 20th reaches July 31st (no day with data within 30 days: the next one,
-        # which owns the empty days before it); July 31st reaches October 1st the same way: one range
+        # (within 30 days), each other day only itself; the reaches follow each other: one range
         assert plan(conn, BOUNDS) == [(june_1, oct_1)]
         # a build of June 1st alone: June 1st needs June 20th too, so nothing is complete
         clear(conn, june_1, june_1, BOUNDS, datetime.now())
         assert pending_days(conn) == {june_1, june_20, july_31, oct_1}
         clear(conn, june_1, june_20, BOUNDS, datetime.now())
-        assert pending_days(conn) == {june_20, july_31, oct_1}
-        # the last day reaches no further: building it alone completes it
+        assert pending_days(conn) == {july_31, oct_1}
         clear(conn, oct_1, oct_1, BOUNDS, datetime.now())
-        assert pending_days(conn) == {june_20, july_31}
-        assert plan(conn, BOUNDS) == [(june_20, oct_1)]
+        assert pending_days(conn) == {july_31}
+        assert plan(conn, BOUNDS) == [(july_31, july_31)]
         # a day marked after the build started stays pending
         clear(conn, june_1, oct_1, BOUNDS, datetime(2000, 1, 1))
-        assert pending_days(conn) == {june_20, july_31}
+        assert pending_days(conn) == {july_31}
 
 
 def test_days_the_bounds_exclude_are_never_planned_and_are_cleared(tmp_path):

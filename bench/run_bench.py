@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/run_bench.py [--messages 1000000] [--files 200] [--profile 50000]
 
-One run, one generated feed (bench/generate_feed.py, fixed seed, cached under bench/data/), four
-measurements, each in its own child process so that one's memory never counts in another's:
+One run, one generated feed (`hepwatch generate`: a year of about messages / 10.6 patients, one file per lab;
+fixed seed, cached under bench/data/ by bench/feeds.py), four measurements, each in its own child process
+so that one's memory never counts in another's:
 
-- plain read: the file's bytes, read in 16 MB blocks (the floor: nothing is faster than reading the file);
+- plain read: the files' bytes, read in 16 MB blocks (the floor: nothing is faster than reading the files);
 - python-hl7: `hl7.parse` of every message (the messages are cut apart outside the timing);
 - hl7apy: `parse_message` (tolerant validation) of the first `--hl7apy-sample` messages, scaled;
 - hepwatch: `ingest_lab_files` into a scratch warehouse, end to end: hashing, reading, validating,
@@ -13,7 +14,7 @@ measurements, each in its own child process so that one's memory never counts in
 
 Peak RSS is the largest sum, over the child and all its descendants (hepwatch's reader processes), of
 their resident memory, sampled every 20 ms; `max_single_rss_mb` is the largest one process reached (rusage).
-`--files N` also ingests the same messages split into N files (memory must not grow with the number of
+`--files N` also ingests the same messages in about N files (memory must not grow with the number of
 files). `--profile M` profiles (cProfile) ingestion of M messages read in one process and prints where the
 time goes. Figures go to bench/results.json.
 """
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,31 +40,61 @@ PROJECT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(PROJECT))
 
-from generate_feed import DEFAULT_SEED, generate  # noqa: E402
+from feeds import cached_feeds  # noqa: E402
 from measure import run_measured  # noqa: E402
 
+from hepwatch.hl7.framing import decode_feed_bytes, split_blocks  # noqa: E402
+
 BLOCK = 16 << 20
+DEFAULT_SEED = 20260501
+FEED_START, FEED_DAYS, LABS = date(2025, 1, 1), 365, 4
+MESSAGES_PER_PATIENT = 10.6  # in a year of `hepwatch generate`
+
+
+def generate(seed: int, messages: int, files: int = 0) -> Path:
+    """A year of the generated feed with about `messages` messages: one file per lab, or about `files` files."""
+    lab_file_days = FEED_DAYS if not files else max(1, round(FEED_DAYS * LABS / files))
+    patients = max(1, round(messages / MESSAGES_PER_PATIENT))
+    return cached_feeds(
+        seed=seed, patients=patients, days=FEED_DAYS, start=FEED_START, lab_file_days=lab_file_days
+    )
+
+
+def _feed_messages(feeds: Path) -> int:
+    return int(json.loads((feeds / "manifest.json").read_text())["messages"]["total"])
 
 
 def _feed_file(feeds: Path) -> list[Path]:
-    return sorted((feeds / "labs").glob("*.hl7"))
+    return sorted((feeds / "labs").rglob("*.hl7"))
 
 
-def _messages(path: Path, limit: int = 0) -> Iterator[str]:
-    """The generated file's messages as text, in order: segments end in CR, messages in CR LF."""
-    count = 0
+def _pieces(path: Path) -> Iterator[bytes]:
+    """The file in pieces of about BLOCK bytes, each cut just before a message starts (an MSH at the start
+    of a line, after the MLLP start byte if any), so that every piece reads as it would in the whole file."""
     rest = b""
     with path.open("rb") as handle:
         while block := handle.read(BLOCK):
-            parts = (rest + block).split(b"\r\n")
-            rest = parts.pop()
-            for part in parts:
-                yield part.decode()
+            data = rest + block
+            cut = max(data.rfind(b"\x0bMSH|"), data.rfind(b"\rMSH|") + 1, data.rfind(b"\nMSH|") + 1)
+            if cut <= 0:
+                rest = data
+                continue
+            yield data[:cut]
+            rest = data[cut:]
+    if rest.strip():
+        yield rest
+
+
+def _messages(path: Path, limit: int = 0) -> Iterator[str]:
+    """The file's messages as text, in order, framing removed (segments end in CR)."""
+    count = 0
+    for piece in _pieces(path):
+        for block in split_blocks(decode_feed_bytes(piece)):
+            if block.is_message:
+                yield block.text
                 count += 1
                 if count == limit:
                     return
-    if rest.strip():
-        yield rest.decode()
 
 
 # ---- the measurements (each runs in a child: `run_bench.py --child NAME ...`) --------------------------
@@ -234,33 +266,21 @@ def profile(feeds: Path, top: int = 25) -> dict[str, Any]:
     }
 
 
-def identity(feeds: Path, slice_messages: int = 20_000) -> dict[str, Any]:
-    """The fast columnar reader against the reader itself (`read_lab_bytes`) on the whole feed, in slices of
-    `slice_messages` messages (tests/test_lab_columns.py compares smaller feeds in `make test`)."""
+def identity(feeds: Path) -> dict[str, Any]:
+    """The fast columnar reader against the reader itself (`read_lab_bytes`) on the whole feed, in pieces of
+    about 16 MB (tests/test_lab_columns.py compares smaller feeds in `make test`)."""
     from hepwatch.ingest.lab_columns import LabColumnsReader, differences
 
     reader = LabColumnsReader()
     compared = 0
     started = time.perf_counter()
-    batch: list[bytes] = []
-    path = _feed_file(feeds)[0]
-
-    def compare() -> None:
-        nonlocal compared
-        found = differences(b"".join(batch), reader)
-        if found:
-            raise SystemExit(f"bench: identity: {found} in the slice after message {compared}")
-        compared += len(batch)
-        print(f"bench: identity: {compared:,} messages identical", file=sys.stderr, flush=True)
-
-    with path.open("rb") as handle:
-        for line in handle:  # one message per line: segments end in CR, messages in CR LF
-            batch.append(line)
-            if len(batch) == slice_messages:
-                compare()
-                batch = []
-    if batch:
-        compare()
+    for path in _feed_file(feeds):
+        for piece in _pieces(path):  # about 16 MB (some 10,000 messages) at a time, framing as in the file
+            found = differences(piece, reader)
+            if found:
+                raise SystemExit(f"bench: identity: {found} in {path.name} after message {compared}")
+            compared += piece.count(b"MSH|")
+            print(f"bench: identity: {compared:,} messages identical", file=sys.stderr, flush=True)
     return {"messages": compared, "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -297,15 +317,16 @@ def main(argv: list[str] | None = None) -> int:
         profile(generate(args.seed, args.profile or 50_000))
         return 0
     feeds = generate(args.seed, args.messages)
-    path = _feed_file(feeds)[0]
-    size = path.stat().st_size
+    size = sum(path.stat().st_size for path in _feed_file(feeds))
+    count = _feed_messages(feeds)
     load_before = os.getloadavg()
     results: dict[str, Any] = {
         "feed": {
-            "messages": args.messages,
+            "messages": count,
             "seed": args.seed,
             "bytes": size,
-            "path": str(path.relative_to(PROJECT)),
+            "files": len(_feed_file(feeds)),
+            "path": str(feeds.relative_to(PROJECT)),
         },
         "machine": {
             "cpus": os.cpu_count(),
@@ -327,11 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     rate = {}
     for name in ("plain_read", "hepwatch", "python_hl7", "hl7apy"):
         r = results[name]
-        messages = r.get("messages", args.messages)
+        messages = r.get("messages", count)
         seconds = r["seconds"]
         rate[name] = messages / seconds
         r["messages_per_second"] = round(rate[name])
-        r["mb_per_second"] = round(size / 1e6 / seconds * messages / args.messages, 1)
+        r["mb_per_second"] = round(size / 1e6 / seconds * messages / count, 1)
     hep = rate["hepwatch"]
     results["ratios"] = {
         "hepwatch_over_python_hl7": round(hep / rate["python_hl7"], 1),
@@ -343,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         results["profile"] = profile(sample)
 
     print(
-        f"\nfeed: {args.messages} messages, {size / 1e6:.1f} MB ({path.relative_to(PROJECT)}), {os.cpu_count()} cores"
+        f"\nfeed: {count} messages, {size / 1e6:.1f} MB ({feeds.relative_to(PROJECT)}), {os.cpu_count()} cores"
     )
     print(
         f"{'':24s} {'messages/s':>12s} {'MB/s':>9s} {'seconds':>9s} {'peak RSS MB':>12s} {'hepwatch is':>14s}"

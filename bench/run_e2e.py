@@ -2,15 +2,16 @@
 
     .venv/bin/python bench/run_e2e.py [--patients 100000] [--fractions 0.1,0.25,0.5,1]
 
-The feeds (bench/generate_year.py, fixed seed, cached under bench/data/): 100,000 patients, one lab file per
-lab per day and one dosing file per day; about 1,000,000 ORU^R01 messages and 3,000,000 dosing rows a year.
+The feeds (`hepwatch generate --dosing-files daily`, fixed seed, cached under bench/data/ by bench/feeds.py):
+100,000 patients, one lab file per lab per day and one dosing file per day; about 1,060,000 ORU^R01 messages
+and 4,000,000 dosing rows a year.
 For each fraction f of the year (the first 365 f days, every patient), three runs of the `hepwatch` command,
 each in its own process (with an in-memory Dagster instance, as `hepwatch run` without DAGSTER_HOME; or
 `--instance persistent`, a SQLite instance in a DAGSTER_HOME of each fraction's own):
 
 - full: `hepwatch run` into an empty warehouse;
 - no change: the same command again, nothing new in the feeds;
-- one new day: the files of the next day (about 2,800 messages and 8,300 dosing rows) added, run again.
+- one new day: the files of the next day (about 2,900 messages and 11,000 dosing rows) added, run again.
 
 Each prints wall time and peak RSS (summed over the process and its reader processes, sampled every 20 ms)
 and how many days it built. The figures go to bench/results.json under "e2e", with how each grows from the
@@ -26,7 +27,7 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,13 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from generate_year import DEFAULT_SEED, DEFAULT_START, day_files, generate  # noqa: E402
+from feeds import cached_feeds  # noqa: E402
 from measure import run_measured  # noqa: E402
+
+from hepwatch.synthetic import day_files  # noqa: E402
+
+DEFAULT_SEED = 20261124
+DEFAULT_START = date(2025, 11, 1)
 
 HEPWATCH = Path(sys.executable).parent / "hepwatch"
 TARGETS = {"full": 180.0, "no_change": 10.0, "one_day": 15.0}  # seconds (issue 7)
@@ -138,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         "DAGSTER_HOME of each share's own (every planned and recorded partition event written to disk)",
     )
     args = parser.parse_args(argv)
-    source = generate(args.seed, args.patients, args.days, DEFAULT_START)
+    source = cached_feeds(  # one day more than the runs read: the new day
+        seed=args.seed, patients=args.patients, days=args.days + 1, start=DEFAULT_START, dosing_files="daily"
+    )
     fractions = sorted(float(f) for f in args.fractions.split(","))
     results = []
     for fraction in fractions:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from datetime import date
 
 from hepwatch.synthetic.population import Patient
@@ -29,16 +30,19 @@ DAY_TO_DAY_SIGMA = {
 INJURY_SIGMA = 0.05  # once injured, the injury dominates the variation
 
 
-def true_values(patient: Patient, day: date, rng: random.Random) -> dict[str, float]:
+def true_values(patient: Patient, day: date, rng: random.Random, analytes: Iterable[str]) -> dict[str, float]:
+    """The `analytes` a lab measures on `day` (only those reported are drawn)."""
     values = {}
-    for analyte, base in patient.baseline.items():
+    injury, mild_rise, gauss = patient.injury, patient.mild_rise, rng.gauss
+    for analyte in analytes:
+        base = patient.baseline[analyte]
         sigma = DAY_TO_DAY_SIGMA[analyte]
         value = base
-        if patient.injury is not None:
-            value = patient.injury.value(analyte, base, day)
+        if injury is not None:
+            value = injury.value(analyte, base, day)
             if value != base:
                 sigma = INJURY_SIGMA
-        if patient.mild_rise is not None:
-            value *= patient.mild_rise.factor(analyte, day)
-        values[analyte] = value * math.exp(rng.gauss(0, sigma))
+        if mild_rise is not None:
+            value *= mild_rise.factor(analyte, day)
+        values[analyte] = value * math.exp(gauss(0, sigma))
     return values

@@ -1,19 +1,27 @@
-"""Dosing CSV files: one per month, plus a corrections file named to sort after them (contract section 2).
+"""Dosing CSV files, written a day at a time (contract section 2).
 
-Column order differs between files and one file carries an extra `clinic_note` column. A small, counted
-share of rows is bad in each way the pipeline must quarantine (contract section 3); they are extra rows, so
-every planned dose is still there. The corrections file repeats some record_ids with changed content.
+Two layouts: `monthly` (one file per month, plus a corrections file named to sort after them) and `daily`
+(one file per day, `dosing/<YYYY-MM-DD>.csv`, a correction landing in the file of a day 1 to 7 days later).
+Column order differs between files and the second file carries an extra `clinic_note` column. A small,
+counted share of rows is bad in each way the pipeline must quarantine (contract section 3); they are extra
+rows, so every planned dose is still there; each kind at least MIN_BAD_ROWS times, spread over the window.
+Corrections repeat some record_ids with changed content (never those of patients with a planted injury).
 """
 
 from __future__ import annotations
 
 import copy
 import csv
-import io
 import random
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO
 
 from hepwatch.synthetic.dosing_rows import DoseRow
+from hepwatch.synthetic.manifest import DosingTally
+from hepwatch.synthetic.population import Window
 
 CONTRACT_COLUMNS = (
     "record_id",
@@ -33,43 +41,176 @@ BAD_VALUES = {
     "unsupported_unit": ("dose_unit", ("tablespoon", "teaspoon", "scoop")),
     "bad_datetime": ("taken_at", ("2026-13-45", "yesterday", "2026-06-31", "31/06/2026")),
 }
-BAD_ROW_SHARE = 0.0006
+BAD_KINDS = ("missing_field", *BAD_VALUES)
+BAD_ROW_SHARE = 0.0006  # of dose rows, for each kind
 MIN_BAD_ROWS = 3
 CORRECTION_SHARE = 0.004
 MIN_CORRECTIONS = 3
+CORRECTION_DELAY_DAYS = (1, 7)  # daily layout: a correction arrives in a later day's file
 NOTES = (
     "took with food, felt nauseous",
     "missed evening dose",
     "dose per pharmacy label",
     "split dose, AM/PM",
 )
+Arrive = Callable[[Path, datetime], None]
 
 
-def add_bad_rows(rng: random.Random, rows: list[DoseRow]) -> list[DoseRow]:
-    """Extra rows copied from real doses with one defect each: a missing required field or a bad value."""
-    count = max(MIN_BAD_ROWS, round(BAD_ROW_SHARE * len(rows)))
-    bad = []
-    for serial, template in enumerate(rng.sample(rows, count)):
+class _File:
+    """One CSV being written: its columns (order drawn per file) and line ends."""
+
+    def __init__(self, path: Path, number: int, rng: random.Random, corrections: bool = False) -> None:
+        columns = list(CONTRACT_COLUMNS)
+        if corrections:
+            columns.append("clinic_note")
+        if number > 0 or corrections:
+            rng.shuffle(columns)
+        if number == 1:
+            columns.insert(rng.randint(0, len(columns)), "clinic_note")
+        self.path, self.columns, self.rng, self.rows = path, columns, rng, 0
+        self.notes = number == 1 and not corrections
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.handle, lineterminator="\r\n" if number == 0 else "\n")
+        self.writer.writerow(columns)
+
+    def write(self, rows: list[DoseRow]) -> None:
+        for row in rows:
+            if self.notes:
+                row.clinic_note = self.rng.choice(NOTES) if self.rng.random() < 0.05 else ""
+            self.writer.writerow([getattr(row, column) for column in self.columns])
+        self.rows += len(rows)
+
+
+class DosingFiles:
+    def __init__(self, out_dir: Path, window: Window, layout: str, seed: int, arrive: Arrive) -> None:
+        if layout not in ("monthly", "daily"):
+            raise ValueError(f"dosing layout must be monthly or daily, not {layout!r}")
+        self.out_dir, self.window, self.layout, self.seed, self.arrive = out_dir, window, layout, seed, arrive
+        self.tally = DosingTally()
+        self.open: _File | None = None
+        self.files = 0
+        self.record_ids = 0
+        self.planted: dict[str, int] = dict.fromkeys((*BAD_KINDS, "correction"), 0)
+        self.corrections: dict[date, list[DoseRow]] = defaultdict(list)  # by the day they arrive
+
+    def _owed(self, minimum: int, day: date) -> int:
+        """How many of a kind should be planted by `day`, so the minimum is reached evenly over the window."""
+        return -(-minimum * (self.window.offset(day) + 1) // self.window.days)
+
+    def write_day(self, day: date, rng: random.Random, rows: list[DoseRow], protected: set[str]) -> None:
+        rows = self._with_bad_rows(rng, day, rows)
+        for row in rows:
+            self.record_ids += 1
+            row.record_id = f"DOS{self.record_ids:07d}"
+            if row.blank:
+                setattr(row, row.blank, "")
+            self.tally.add(row)
+        self._plan_corrections(rng, day, rows, protected)
+        if self.layout == "daily":  # corrections of earlier days arrive with this day's rows
+            arriving = self.corrections.pop(day, [])
+            for fixed in arriving:
+                self.tally.add(fixed)
+            rows += arriving
+        if rows:
+            self._file_for(day).write(rows)
+        if self.open is not None and (self.layout == "daily" or (day + timedelta(days=1)).day == 1):
+            self._close(day)
+
+    def _file_for(self, day: date) -> _File:
+        if self.open is None:
+            name = day.isoformat() if self.layout == "daily" else f"dosing_{day:%Y-%m}"
+            path = self.out_dir / "dosing" / f"{name}.csv"
+            rng = random.Random(f"hepwatch-synthetic:{self.seed}:dosing-file:{path.name}")
+            self.open = _File(path, self.files, rng)
+            self.files += 1
+        return self.open
+
+    def _close(self, day: date) -> None:
+        assert self.open is not None
+        self.open.handle.close()
+        self.tally.files[f"dosing/{self.open.path.name}"] = self.open.rows
+        self.arrive(self.open.path, datetime.combine(day, time(23, 55)))
+        self.open = None
+
+    def finish(self) -> None:
+        """Close the last file; in the monthly layout, write the corrections file the morning after."""
+        if self.open is not None:
+            self._close(self.window.end)
+        if self.layout == "daily":
+            return
+        fixed = [row for day in sorted(self.corrections) for row in self.corrections[day]]
+        month = f"{self.window.end:%Y-%m}"
+        path = self.out_dir / "dosing" / f"dosing_{month}_corrections.csv"
+        rng = random.Random(f"hepwatch-synthetic:{self.seed}:dosing-file:{path.name}")
+        corrections = _File(path, self.files, rng, corrections=True)
+        corrections.write(fixed)
+        corrections.handle.close()
+        for row in fixed:
+            self.tally.add(row)
+        self.tally.files[f"dosing/{path.name}"] = len(fixed)
+        self.arrive(path, datetime.combine(self.window.end + timedelta(days=1), time(6, 0)))
+
+    def _with_bad_rows(self, rng: random.Random, day: date, rows: list[DoseRow]) -> list[DoseRow]:
+        """Each dose row may be followed by a copy of it with one defect: a missing field or a bad value."""
+        doses = [index for index, row in enumerate(rows) if row.kind == "dose"]
+        if not doses:
+            return rows
+        extra: dict[int, list[str]] = defaultdict(list)  # after row i: copies with these defects
+        for index in doses:
+            draw = rng.random()
+            if draw < BAD_ROW_SHARE * len(BAD_KINDS):
+                extra[index].append(BAD_KINDS[int(draw / BAD_ROW_SHARE)])
+        for kind in BAD_KINDS:
+            while self.planted[kind] + sum(k == kind for ks in extra.values() for k in ks) < self._owed(
+                MIN_BAD_ROWS, day
+            ):
+                extra[rng.choice(doses)].append(kind)
+        out = []
+        for index, row in enumerate(rows):
+            out.append(row)
+            for kind in extra.get(index, ()):
+                out.append(self._spoiled(row, kind))
+        return out
+
+    def _spoiled(self, template: DoseRow, kind: str) -> DoseRow:
         row = copy.copy(template)
-        row.kind = "missing_field"
-        row.blank = REQUIRED_COLUMNS[serial % len(REQUIRED_COLUMNS)]
-        bad.append(row)
-    for kind, (column, values) in BAD_VALUES.items():
-        for serial, template in enumerate(rng.sample(rows, count)):
-            row = copy.copy(template)
-            row.kind = kind
+        row.kind = kind
+        serial = self.planted[kind]
+        self.planted[kind] += 1
+        if kind == "missing_field":
+            row.blank = REQUIRED_COLUMNS[serial % len(REQUIRED_COLUMNS)]
+        else:
+            column, values = BAD_VALUES[kind]
             setattr(row, column, values[serial % len(values)])
-            bad.append(row)
-    return bad
+        return row
 
-
-def assign_record_ids(rows: list[DoseRow]) -> None:
-    """IDs in dose-date order, then the planted missing fields are blanked (record_id among them)."""
-    rows.sort(key=lambda r: (r.day, r.patient_id, r.taken_at, r.substance, r.kind, r.dose_amount))
-    for number, row in enumerate(rows, start=1):
-        row.record_id = f"DOS{number:07d}"
-        if row.blank:
-            setattr(row, row.blank, "")
+    def _plan_corrections(
+        self, rng: random.Random, day: date, rows: list[DoseRow], protected: set[str]
+    ) -> None:
+        """Later versions of some doses: the amount re-entered (typo fixed) or the time of dosing fixed."""
+        candidates = [row for row in rows if row.kind == "dose" and row.patient_id not in protected]
+        if not candidates:
+            return
+        chosen = [row for row in candidates if rng.random() < CORRECTION_SHARE]
+        while self.planted["correction"] + len(chosen) < self._owed(MIN_CORRECTIONS, day):
+            chosen.append(rng.choice(candidates))
+        for template in chosen:
+            row = copy.copy(template)
+            row.kind = "correction"
+            if "T" in row.taken_at and rng.random() < 0.3:
+                hour = int(row.taken_at[11:13])
+                row.taken_at = f"{row.taken_at[:11]}{(hour + 2) % 24:02d}{row.taken_at[13:]}"
+            else:
+                row.dose_amount = _corrected_amount(rng, row)
+            row.clinic_note = "corrected entry"
+            arrives = day
+            if self.layout == "daily":
+                arrives = day + timedelta(days=rng.randint(*CORRECTION_DELAY_DAYS))
+                if arrives > self.window.end:
+                    continue  # would arrive after the feed's last day
+            self.planted["correction"] += 1
+            self.corrections[arrives].append(row)
 
 
 def _corrected_amount(rng: random.Random, row: DoseRow) -> str:
@@ -78,61 +219,3 @@ def _corrected_amount(rng: random.Random, row: DoseRow) -> str:
     step = steps.get(row.substance.lower(), 500.0 if row.dose_unit == "mg" else 0.5)
     amount = float(row.dose_amount)
     return f"{amount + step if amount <= step else amount + rng.choice((-step, step)):g}"
-
-
-def corrections(rng: random.Random, rows: list[DoseRow], protected: set[str]) -> list[DoseRow]:
-    """Later versions of some doses: the amount re-entered (typo fixed) or the time of dosing fixed."""
-    candidates = [r for r in rows if r.kind == "dose" and r.patient_id not in protected]
-    count = min(len(candidates), max(MIN_CORRECTIONS, round(CORRECTION_SHARE * len(rows))))
-    fixed = []
-    for template in rng.sample(candidates, count):
-        row = copy.copy(template)
-        row.kind = "correction"
-        if "T" in row.taken_at and rng.random() < 0.3:
-            hour = int(row.taken_at[11:13])
-            row.taken_at = f"{row.taken_at[:11]}{(hour + 2) % 24:02d}{row.taken_at[13:]}"
-        else:
-            row.dose_amount = _corrected_amount(rng, row)
-        row.clinic_note = "corrected entry"
-        fixed.append(row)
-    return fixed
-
-
-def _csv_bytes(rows: list[DoseRow], columns: list[str], line_end: str) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator=line_end)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([getattr(row, column) for column in columns])
-    return buffer.getvalue().encode("utf-8")
-
-
-def render_files(
-    rng: random.Random, rows: list[DoseRow], fixed: list[DoseRow]
-) -> list[tuple[str, bytes, int]]:
-    """(relative path, bytes, row count) per file, in the order they are meant to arrive."""
-    by_month: dict[str, list[DoseRow]] = defaultdict(list)
-    for row in rows:
-        by_month[row.day.strftime("%Y-%m")].append(row)
-    files = []
-    for number, month in enumerate(sorted(by_month)):
-        columns = list(CONTRACT_COLUMNS)
-        if number > 0:
-            rng.shuffle(columns)
-        if number == 1:
-            columns.insert(rng.randint(0, len(columns)), "clinic_note")
-            for row in by_month[month]:
-                row.clinic_note = rng.choice(NOTES) if rng.random() < 0.05 else ""
-        line_end = "\r\n" if number == 0 else "\n"
-        month_rows = sorted(by_month[month], key=lambda r: r.record_id)
-        files.append(
-            (f"dosing/dosing_{month}.csv", _csv_bytes(month_rows, columns, line_end), len(month_rows))
-        )
-    last_month = max(by_month)
-    columns = [*CONTRACT_COLUMNS, "clinic_note"]
-    rng.shuffle(columns)
-    fixed = sorted(fixed, key=lambda r: r.record_id)
-    files.append(
-        (f"dosing/dosing_{last_month}_corrections.csv", _csv_bytes(fixed, columns, "\n"), len(fixed))
-    )
-    return files

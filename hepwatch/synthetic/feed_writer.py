@@ -1,166 +1,49 @@
-"""`generate_feeds`: a whole synthetic feed directory (contract section 2) and its manifest.
+"""`generate_feeds`: a whole synthetic feed directory (contract section 2) and its manifest, day by day.
 
-Deterministic for a seed: every random choice comes from `random.Random` streams seeded from the seed and
-a fixed name, iteration is sorted, no wall-clock time is read, and file mtimes are set from the feed's own
-dates (later files later). Git does not keep mtimes, so file names carry the arrival order too: the
-dosing corrections file sorts after the monthly files it corrects.
+First the patients are drawn (`cohort`); then, for each day of the window in turn, the lab orders collected
+and the messages sent that day and the doses taken are made and appended to their files, which are closed
+(and given their mtime) as soon as their last day is written (`feed_parts`; with two workers, half of the
+labs, or the other half and the dosing files, in a second process). Memory holds the patients and a few
+days of messages waiting to be sent, never the feed; a line of progress is printed every few seconds.
+
+Deterministic for a seed: every random choice comes from a `random.Random` stream named after the seed and
+what it is for (a patient, a day and lab, a file), no wall-clock time is read, and file mtimes are set from
+the feed's own dates (later files later), whatever the number of workers. Git does not keep mtimes, so file
+names carry the arrival order too: the dosing corrections file sorts after the monthly files it corrects.
 """
 
 from __future__ import annotations
 
-import calendar
-import copy
+import functools
+import gc
 import json
 import os
-import random
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import perf_counter
 
 from hepwatch.synthetic import manifest
-from hepwatch.synthetic.dosing_files import add_bad_rows, assign_record_ids, corrections, render_files
-from hepwatch.synthetic.dosing_rows import DoseRow, patient_rows
-from hepwatch.synthetic.injuries import add_mild_rises, plant_injuries
-from hepwatch.synthetic.injury_truth import injury_record
-from hepwatch.synthetic.lab_files import LabFile, group_into_files, render
-from hepwatch.synthetic.lab_lifecycle import order_messages
-from hepwatch.synthetic.lab_messages import MessagePlan, build_er7
-from hepwatch.synthetic.lab_orders import Order, assign_kinds, make_orders
-from hepwatch.synthetic.lab_profiles import LABS
-from hepwatch.synthetic.population import Patient, Window, draw_population
-from hepwatch.synthetic.schedule import assign_tests
+from hepwatch.synthetic.cohort import draw_cohort
+from hepwatch.synthetic.feed_parts import arrive, run_parts, split, write_part
+from hepwatch.synthetic.lab_feed import LabFeed
+from hepwatch.synthetic.population import Window
 
-NON_RESULT_SHARE = 0.005  # ADT^A08 and ACK messages, each, per order
-MIN_NON_RESULT = 2
-Stream = Callable[[str], random.Random]
+MIN_DAYS = 7
+DOSING_LAYOUTS = ("monthly", "daily")
+MANIFEST_ARRIVAL = time(6, 0, 1)  # the morning after the window, after the dosing corrections file
+MAX_WORKERS = 2  # the work splits well in two (labs, and labs with dosing); more gains little
 
 
-def _non_results(
-    rng: random.Random, patients: list[Patient], window: Window, orders: int
-) -> list[MessagePlan]:
-    plans = []
-    for message_type in ("ADT^A08", "ACK"):
-        for _ in range(max(MIN_NON_RESULT, round(NON_RESULT_SHARE * orders))):
-            lab = LABS[rng.choice(sorted(LABS))]
-            sent = datetime.combine(
-                window.day(rng.randrange(window.days)), time(rng.randint(6, 22), rng.randrange(60))
-            )
-            plan = MessagePlan(lab, sent, "non_oru", rng.choice(patients), message_type=message_type)
-            plans.append(plan)
-    return plans
-
-
-def _assign_control_ids(plans: list[MessagePlan]) -> None:
-    """MSH-10 numbered per facility in sending order."""
-    numbers: Counter[str] = Counter()
-    for plan in sorted(plans, key=lambda p: (p.lab.name, p.sent)):
-        numbers[plan.lab.name] += 1
-        plan.control_id = f"{plan.lab.control_prefix}{numbers[plan.lab.name]:06d}"
-
-
-def _resends(rng: random.Random, originals: list[MessagePlan], window: Window) -> list[MessagePlan]:
-    """Byte-identical copies (same MSH-4 and MSH-10) arriving again 1 to 4 days later, in another file."""
-    copies = []
-    for original in originals:
-        resend = copy.copy(original)
-        resend.kind = "duplicate_resend"
-        resend.sent = min(
-            original.sent + timedelta(days=rng.randint(1, 4), hours=rng.randint(0, 5)),
-            datetime.combine(window.end, time(23, 0)),
+def _check(out_dir: Path, patients: int, days: int, dosing_files: str, lab_file_days: int) -> None:
+    if patients < 1 or days < MIN_DAYS:
+        raise ValueError(
+            f"need at least 1 patient and {MIN_DAYS} days (got patients={patients}, days={days})"
         )
-        copies.append(resend)
-    return copies
-
-
-def _lab_plans(
-    rng: random.Random, orders: list[Order]
-) -> tuple[list[MessagePlan], list[MessagePlan], dict[int, list[MessagePlan]]]:
-    """All result messages; the originals to resend; and each injured patient's messages."""
-    plans, to_resend = [], []
-    by_injured: dict[int, list[MessagePlan]] = {}
-    serials: Counter[str] = Counter()
-    for order in orders:
-        messages = order_messages(rng, order, serials[order.kind])
-        serials[order.kind] += 1
-        plans += messages
-        if order.kind == "duplicate_resend":
-            to_resend.append(messages[0])
-        if order.patient.injury is not None:
-            by_injured.setdefault(order.patient.index, []).extend(messages)
-    return plans, to_resend, by_injured
-
-
-def _plant_garbage(rng: random.Random, files: list[LabFile], orders: int) -> None:
-    candidates = [f for f in files if f.lab.framing in ("lf", "cr") and len(f.messages) >= 2]
-    for lab_file in rng.sample(candidates, min(len(candidates), max(1, orders // 1000))):
-        lab_file.garbage_after = len(lab_file.messages) // 2
-
-
-@dataclass(slots=True)
-class LabFeed:
-    plans: list[MessagePlan]
-    files: list[LabFile]
-    by_injured: dict[int, list[MessagePlan]]  # patient index -> that patient's messages
-
-
-def _lab_feed(stream: Stream, people: list[Patient], window: Window, say: Callable[[str], None]) -> LabFeed:
-    """Orders -> message plans (lifecycle, defects, non-ORU) -> hl7apy ER7 -> resends -> one file per day."""
-    orders = make_orders(stream("orders"), people, window)
-    assign_kinds(stream("kinds"), orders, window)
-    plans, to_resend, by_injured = _lab_plans(stream("messages"), orders)
-    plans += _non_results(stream("non_oru"), people, window, len(orders))
-    _assign_control_ids(plans)
-    say(f"building {len(plans)} HL7 messages for {len(people)} patients with hl7apy")
-    for plan in plans:
-        plan.er7 = build_er7(plan)
-    plans += _resends(stream("resends"), to_resend, window)
-    files = group_into_files(plans)
-    _plant_garbage(stream("garbage"), files, len(orders))
-    return LabFeed(plans, files, by_injured)
-
-
-@dataclass(slots=True)
-class DosingFeed:
-    rows: list[DoseRow]
-    corrections: list[DoseRow]
-    files: list[tuple[str, bytes, int]]  # relative path, content, rows
-
-
-def _dosing_feed(stream: Stream, people: list[Patient], window: Window, protected: set[str]) -> DosingFeed:
-    rng = stream("dosing")
-    rows = patient_rows(rng, people, window)
-    rows += add_bad_rows(rng, [r for r in rows if r.kind == "dose"])
-    assign_record_ids(rows)
-    fixed = corrections(rng, rows, protected)
-    return DosingFeed(rows, fixed, render_files(rng, rows, fixed))
-
-
-def _arrival(relative_path: str, window: Window) -> datetime:
-    """When a file arrives: a lab day's file at its day's end, a monthly dosing file at its month's end
-    (or the window's), the corrections file and then the manifest the morning after the window."""
-    if relative_path.startswith("labs/"):
-        return datetime.combine(date.fromisoformat(Path(relative_path).stem), time(23, 50))
-    if relative_path.endswith("_corrections.csv") or relative_path == "manifest.json":
-        return datetime.combine(window.end + timedelta(days=1), time(6, 0))
-    year, month = (int(part) for part in relative_path.split("_")[1][:7].split("-"))
-    month_end = min(date(year, month, calendar.monthrange(year, month)[1]), window.end)
-    return datetime.combine(month_end, time(23, 55))
-
-
-def _write_in_arrival_order(out_dir: Path, contents: dict[str, bytes], window: Window) -> None:
-    """Write every file and set its mtime from its arrival; ties are broken by path, one second apart."""
-    order = sorted(contents, key=lambda path: (_arrival(path, window), path))
-    for rank, relative_path in enumerate(order):
-        path = out_dir / relative_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(contents[relative_path])
-        stamp = calendar.timegm(_arrival(relative_path, window).timetuple()) + rank
-        os.utime(path, (stamp, stamp))
-
-
-def _check_empty(out_dir: Path) -> None:
+    if dosing_files not in DOSING_LAYOUTS:
+        raise ValueError(f"dosing files must be one of {', '.join(DOSING_LAYOUTS)}, not {dosing_files!r}")
+    if lab_file_days < 1:
+        raise ValueError(f"days per lab file must be at least 1, not {lab_file_days}")
     for part in ("labs", "dosing", "manifest.json"):
         if (out_dir / part).exists():
             raise FileExistsError(
@@ -175,41 +58,84 @@ def generate_feeds(
     seed: int = 7,
     start: date = date(2026, 6, 1),
     progress: Callable[[str], None] | None = None,
+    dosing_files: str = "monthly",
+    lab_file_days: int = 1,
+    workers: int | None = None,
 ) -> dict:
-    """Write a feed directory (labs/ and dosing/ and manifest.json); return the manifest dict."""
-    if patients < 1 or days < 7:
-        raise ValueError(f"need at least 1 patient and 7 days (got patients={patients}, days={days})")
-    say = progress or (lambda _message: None)
+    """Write a feed directory (labs/ and dosing/ and manifest.json); return the manifest dict.
+
+    `dosing_files`: "monthly" (and a corrections file) or "daily"; `lab_file_days`: sending days per lab
+    file; `workers`: processes (default: up to 2, one per core). The files are the same whatever `workers`.
+    """
     out_dir = Path(out_dir)
-    _check_empty(out_dir)
-
-    def stream(name: str) -> random.Random:
-        """An independent random stream per purpose, so one part's draws never shift another's."""
-        return random.Random(f"hepwatch-synthetic:{seed}:{name}")
-
+    _check(out_dir, patients, days, dosing_files, lab_file_days)
+    say = progress or (lambda _message: None)
+    started = perf_counter()
     window = Window(start, days)
-    people = draw_population(stream("population"), patients, window)
-    injured = plant_injuries(stream("injuries"), people, window)
-    add_mild_rises(stream("mild_rises"), people, window)
-    assign_tests(stream("schedule"), people, window)
-    labs = _lab_feed(stream, people, window, say)
-    say("writing lab files and dosing records")
-    dosing = _dosing_feed(stream, people, window, protected={p.mrn for p in injured})
-
-    result = {
+    say(f"drawing {patients:,} patients")
+    cohort = draw_cohort(seed, patients, window, say)
+    parts = split(workers or min(MAX_WORKERS, os.cpu_count() or 1))
+    say(f"writing {days:,} days from {start} into {out_dir} ({len(parts)} processes)")
+    write = functools.partial(
+        write_part,
+        out_dir=out_dir,
+        cohort=cohort,
+        seed=seed,
+        dosing_layout=dosing_files,
+        lab_file_days=lab_file_days,
+        say=say,
+    )
+    # The cohort lives as long as the day loop, which makes millions of short-lived objects: frozen, the
+    # collector stops walking it again and again (a third of the time with 100,000 patients).
+    gc.freeze()
+    try:
+        results = run_parts(parts, write)
+    finally:
+        gc.unfreeze()
+    tally = results[0].tally
+    for other in results[1:]:
+        tally.merge(other.tally)
+    dosing = next(r.dosing for r in results if r.dosing is not None)
+    truth = {index: record for r in results for index, record in r.truth.items()}
+    lab_files = sum(len(r.lab_files) for r in results)
+    result: dict = {
         "generator": "hepwatch.synthetic.generate_feeds",
         "arguments": manifest.arguments(seed, patients, days, start, window),
+        "layout": {"lab_file_days": lab_file_days, "dosing_files": dosing_files},
         "labs": manifest.lab_habits(),
-        "patients": manifest.patient_counts(people),
-        "files": {"labs": len(labs.files), "dosing": len(dosing.files)},
-        "messages": manifest.message_counts(labs.plans, labs.files),
-        "dosing": manifest.dosing_counts(dosing.rows, dosing.corrections, dosing.files),
-        "planted_injuries": [injury_record(p, labs.by_injured.get(p.index, [])) for p in injured],
+        "patients": cohort.counts,
+        "files": {"labs": lab_files, "dosing": len(dosing.files)},
+        "messages": tally.summary(),
+        "dosing": dosing.summary(),
+        "planted_injuries": [truth[p.index] for p in cohort.injured],
+        "per_day": {
+            "first_day": start.isoformat(),
+            "messages": [sum(day) for day in zip(*(r.messages_per_day for r in results), strict=True)],
+            "dosing_rows": next(r.dosing_rows_per_day for r in results if r.dosing is not None),
+        },
     }
-    file_rng = stream("lab_files")
-    contents = {f.relative_path: render(f, file_rng) for f in labs.files}
-    contents |= {path: data for path, data, _ in dosing.files}
-    contents["manifest.json"] = (json.dumps(result, indent=2) + "\n").encode("utf-8")
-    _write_in_arrival_order(out_dir, contents, window)
-    say(f"wrote {len(contents) - 1} feed files and manifest.json to {out_dir}")
+    path = out_dir / "manifest.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    arrive(path, datetime.combine(window.end + timedelta(days=1), MANIFEST_ARRIVAL))
+    say(
+        f"wrote {lab_files + len(dosing.files):,} feed files ({tally.total:,} messages, {dosing.summary()['rows']:,} dosing rows) and "
+        f"manifest.json to {out_dir} in {perf_counter() - started:.1f} s"
+    )
     return result
+
+
+def lab_messages(seed: int, count: int, start: date = date(2025, 1, 1)) -> Iterator[str]:
+    """`count` messages of the lab feed (ER7 text, CR segment ends, no framing), in sending order by lab and
+    day, without writing files: a year of the feed for about count / 10 patients, as far as it takes."""
+    patients = max(50, count // 8)
+    window = Window(start, 365)
+    labs = LabFeed(seed, draw_cohort(seed, patients, window))
+    made = 0
+    for offset in range(window.days):
+        for lab_day in labs.day(offset):
+            for plan in lab_day.messages:
+                yield plan.er7
+                made += 1
+                if made == count:
+                    return
+    raise ValueError(f"{patients} patients sent {made} messages in a year, fewer than {count}")

@@ -1,7 +1,7 @@
 """Fake but realistic-looking patient identities: MRN, name, birth date, address.
 
 They exist so the pipeline has real-looking direct identifiers to keep out of the analysts' database; none
-belongs to a real person. Everything is drawn from the caller's seeded `random.Random`.
+belongs to a real person. Everything is drawn from the caller's seeded `random.Random` (one per patient).
 """
 
 from __future__ import annotations
@@ -78,25 +78,22 @@ class Identity:
         return f"{self.street}^^{self.city}^{self.state}^{self.zip_code}^USA"
 
 
-def draw_identities(rng: random.Random, count: int, sexes: list[str], as_of: date) -> list[Identity]:
-    """One identity per patient, with unique 8-digit MRNs, adults aged 20 to 65 on `as_of`."""
-    mrns = rng.sample(range(40_000_000, 49_999_999), count)
-    identities = []
-    for mrn, sex in zip(mrns, sexes, strict=True):
-        given = rng.choice(_MALE_NAMES if sex == "M" else _FEMALE_NAMES)
-        city, state, zip_prefix = rng.choice(_CITIES)
-        age_days = rng.randrange(20 * 365, 65 * 365)
-        identities.append(
-            Identity(
-                mrn=str(mrn),
-                family_name=rng.choice(_LAST_NAMES),
-                given_name=given,
-                middle_initial=rng.choice("ABCDEFGHJKLMNPRSTW"),
-                birth_date=as_of - timedelta(days=age_days),
-                street=f"{rng.randrange(10, 9900)} {rng.choice(_STREETS)}",
-                city=city,
-                state=state,
-                zip_code=f"{zip_prefix}{rng.randrange(0, 100):02d}",
-            )
-        )
-    return identities
+MRN_FIRST, MRN_COUNT = 40_000_000, 9_999_999  # 8-digit MRNs
+
+
+def draw_identity(rng: random.Random, mrn: int, sex: str, as_of: date) -> Identity:
+    """An adult aged 20 to 65 on `as_of`; `mrn` comes from a ranking, so MRNs are unique."""
+    given = rng.choice(_MALE_NAMES if sex == "M" else _FEMALE_NAMES)
+    city, state, zip_prefix = rng.choice(_CITIES)
+    age_days = rng.randrange(20 * 365, 65 * 365)
+    return Identity(
+        mrn=str(MRN_FIRST + mrn),
+        family_name=rng.choice(_LAST_NAMES),
+        given_name=given,
+        middle_initial=rng.choice("ABCDEFGHJKLMNPRSTW"),
+        birth_date=as_of - timedelta(days=age_days),
+        street=f"{rng.randrange(10, 9900)} {rng.choice(_STREETS)}",
+        city=city,
+        state=state,
+        zip_code=f"{zip_prefix}{rng.randrange(0, 100):02d}",
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from statistics import NormalDist
 
@@ -32,6 +32,8 @@ DESIGNS = (
 INJURY_SHARE = 0.025  # of kratom users; at least MIN_INJURIES when there are enough users
 MIN_INJURIES = 5
 MILD_RISE_SHARE = 0.08
+MIN_LATENCY, MAX_LATENCY = 14, 49  # days from the first dose to onset (LiverTox, DILIN)
+INJURY_FOLLOW_UP_DAYS = 90  # the injured are followed (and tested) for this long after the peak
 # When, as a share of the rise from onset to peak, each analyte starts rising and reaches its peak.
 RISE_TIMING = {
     "ALP": (0.0, 0.6),
@@ -138,47 +140,60 @@ def _peaks(rng: random.Random, variant: str, pattern: str, patient: Patient) -> 
     return {a: max(v, base[a]) if a != "ALB" else min(v, base[a]) for a, v in peaks.items()}
 
 
-def latencies(rng: random.Random, count: int) -> list[int]:
+def injury_count(kratom_users: int) -> int:
+    return min(kratom_users, max(MIN_INJURIES, round(INJURY_SHARE * kratom_users)))
+
+
+def latency(stratum: int, count: int, rng: random.Random) -> int:
     """Log-normal around a median of 21 days, kept within the published 14 to 49 days.
 
-    Stratified (one draw from each of `count` equal-probability slices, then shuffled), so even five
-    injuries spread around the median instead of clustering by chance.
+    Stratified: injury number k draws from its own one of `count` equal-probability slices (`stratum`, a
+    ranking of k), so even five injuries spread around the median instead of clustering by chance.
     """
-    normal = NormalDist()
-    draws = [21 * math.exp(0.35 * normal.inv_cdf((k + rng.random()) / count)) for k in range(count)]
-    rng.shuffle(draws)
-    return [min(49, max(14, round(d))) for d in draws]
+    draw = 21 * math.exp(0.35 * NormalDist().inv_cdf((stratum + rng.random()) / count))
+    return min(MAX_LATENCY, max(MIN_LATENCY, round(draw)))
 
 
-def plant_injuries(rng: random.Random, patients: list[Patient], window: Window) -> list[Patient]:
-    """Choose kratom users to injure, rewrite their kratom history around the injury; return them."""
-    users = [p for p in patients if p.kratom]
-    count = min(len(users), max(MIN_INJURIES, round(INJURY_SHARE * len(users))))
-    injured = sorted(rng.sample(users, count), key=lambda p: p.index)
-    for number, (patient, latency) in enumerate(zip(injured, latencies(rng, count), strict=True)):
-        pattern, variant = DESIGNS[number % len(DESIGNS)]
-        if variant == "above_reportable":
-            patient.home_lab = "NORTHLAB"  # a lab that caps enzymes at 1000 and sends `>^1000`
-        rise = rng.randint(7, 14)
-        latest_onset = max(5, window.days - rise - 14)
-        onset = window.day(rng.randint(min(latest_onset, max(5, latency - 30)), latest_onset))
-        start = onset - timedelta(days=latency)
-        peak_date = onset + timedelta(days=rise)
-        last_dose = max(onset + timedelta(days=3), peak_date - timedelta(days=rng.randint(0, 4)))
-        patient.kratom = [Episode(start, last_dose)]
-        patient.mild_rise = None
-        patient.injury = Injury(
-            pattern, variant, start, onset, peak_date, last_dose, _peaks(rng, variant, pattern, patient)
-        )
-    return injured
+def plant_injury(rng: random.Random, patient: Patient, design: int, latency: int, window: Window) -> None:
+    """Injure a kratom user: rewrite the kratom history and care period around an injury of DESIGNS[design].
+
+    The first dose falls inside the window when the window is long enough (in a window of under 77 days by
+    shortening the latency, never below MIN_LATENCY), so the whole course (exposure, onset, peak, dechallenge)
+    is in the feed; the patient is followed for INJURY_FOLLOW_UP_DAYS after the peak.
+    """
+    pattern, variant = DESIGNS[design % len(DESIGNS)]
+    if variant == "above_reportable":
+        patient.home_lab = "NORTHLAB"  # a lab that caps enzymes at 1000 and sends `>^1000`
+    rise = rng.randint(7, 14)
+    latest_onset = max(5, window.days - rise - 14)
+    if latency > latest_onset >= MIN_LATENCY:  # a short window: a shorter (still plausible) latency fits
+        latency = latest_onset
+    earliest = latency if latency <= latest_onset else min(latest_onset, max(5, latency - 30))
+    onset = window.day(rng.randint(earliest, latest_onset))
+    start = onset - timedelta(days=latency)
+    peak_date = onset + timedelta(days=rise)
+    last_dose = max(onset + timedelta(days=3), peak_date - timedelta(days=rng.randint(0, 4)))
+    patient.kratom = [Episode(start, last_dose)]
+    patient.mild_rise = None
+    care_start = start  # MOUD, when the patient has it, began with kratom or some weeks before
+    if patient.moud is not None and not patient.both_from_start:
+        care_start -= timedelta(days=rng.randint(14, 60))
+    patient.care = Window(care_start, (peak_date - care_start).days + INJURY_FOLLOW_UP_DAYS)
+    if patient.moud is not None:
+        patient.moud = replace(patient.moud, start=care_start)
+    patient.injury = Injury(
+        pattern, variant, start, onset, peak_date, last_dose, _peaks(rng, variant, pattern, patient)
+    )
 
 
-def add_mild_rises(rng: random.Random, patients: list[Patient], window: Window) -> None:
-    for patient in patients:
-        if patient.injury is not None or rng.random() >= MILD_RISE_SHARE:
-            continue
-        start = window.day(rng.randint(0, max(0, window.days - 15)))
-        peak = start + timedelta(days=rng.randint(4, 10))
-        target = rng.uniform(1.3, 2.6) * uln(LABS[patient.home_lab], "ALT")
-        factor = max(1.3, target / patient.baseline["ALT"])
-        patient.mild_rise = MildRise(start, peak, peak + timedelta(days=rng.randint(6, 15)), factor)
+def add_mild_rise(rng: random.Random, patient: Patient) -> None:
+    """Sometimes (MILD_RISE_SHARE), a grade-1 rise somewhere in the patient's care period."""
+    care = patient.care
+    assert care is not None
+    if patient.injury is not None or rng.random() >= MILD_RISE_SHARE:
+        return
+    start = care.day(rng.randint(0, max(0, care.days - 15)))
+    peak = start + timedelta(days=rng.randint(4, 10))
+    target = rng.uniform(1.3, 2.6) * uln(LABS[patient.home_lab], "ALT")
+    factor = max(1.3, target / patient.baseline["ALT"])
+    patient.mild_rise = MildRise(start, peak, peak + timedelta(days=rng.randint(6, 15)), factor)

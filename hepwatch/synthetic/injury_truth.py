@@ -2,12 +2,13 @@
 
 x ULN uses each result's own OBX-7 upper limit, or the documented default when it sent none; potential
 Hy's law is evaluated over [d-29, d] exactly as the marts define it, so the manifest states what a correct
-pipeline must find rather than what the generator intended.
+pipeline must find rather than what the generator intended. The results are gathered as the day loop makes
+them (`InjuryTruth.add`), a few numbers per day and injured patient.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 from hepwatch.synthetic.identities import CLINIC_AUTHORITY
@@ -27,20 +28,33 @@ def _x_uln(plan: MessagePlan, line: ResultLine) -> float | None:
     return line.canonical / (limit or DEFAULT_ULN[line.analyte])
 
 
-def daily_x_uln(plans: list[MessagePlan]) -> tuple[DailyXUln, dict[str, float]]:
-    """Per day, the peak x ULN of each analyte; and each analyte's peak value (canonical) over all days."""
-    days: DailyXUln = defaultdict(dict)
-    peaks: dict[str, float] = {}
-    for plan in plans:
+class InjuryTruth:
+    """Per injured patient: each day's peak x ULN by analyte, each analyte's peak value, liver results sent."""
+
+    def __init__(self) -> None:
+        self.days: dict[int, DailyXUln] = defaultdict(lambda: defaultdict(dict))
+        self.peaks: dict[int, dict[str, float]] = defaultdict(dict)
+        self.liver_results: Counter[int] = Counter()
+
+    def add(self, patient: Patient, plan: MessagePlan) -> None:
+        days, peaks = self.days[patient.index], self.peaks[patient.index]
         for block in plan.blocks:
             day = date(int(block.collected[:4]), int(block.collected[4:6]), int(block.collected[6:8]))
             for line in block.lines:
+                self.liver_results[patient.index] += line.liver
                 x = _x_uln(plan, line)
                 if x is None or line.analyte is None or line.canonical is None:
                     continue
                 days[day][line.analyte] = max(x, days[day].get(line.analyte, 0.0))
                 peaks[line.analyte] = max(line.canonical, peaks.get(line.analyte, 0.0))
-    return days, peaks
+
+    def record(self, patient: Patient) -> dict:
+        return injury_record(
+            patient,
+            self.days.get(patient.index, {}),
+            self.peaks.get(patient.index, {}),
+            self.liver_results[patient.index],
+        )
 
 
 def potential_hys_law(days: DailyXUln) -> bool:
@@ -58,10 +72,9 @@ def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def injury_record(patient: Patient, plans: list[MessagePlan]) -> dict:
+def injury_record(patient: Patient, days: DailyXUln, peaks: dict[str, float], liver_results: int) -> dict:
     injury = patient.injury
     assert injury is not None
-    days, peaks = daily_x_uln(plans)
     at_peak = days.get(injury.peak_date, {})  # the schedule always tests on the peak date
     return {
         "patient_id": patient.mrn,
@@ -81,5 +94,5 @@ def injury_record(patient: Patient, plans: list[MessagePlan]) -> dict:
         "peak_tbil": _rounded(peaks.get("TBIL"), 2),
         "peak_alt_xuln": _rounded(max((v["ALT"] for v in days.values() if "ALT" in v), default=None), 2),
         "r_at_peak": _rounded(at_peak["ALT"] / at_peak["ALP"], 2) if {"ALT", "ALP"} <= set(at_peak) else None,
-        "liver_results_written": sum(line.liver for p in plans for b in p.blocks for line in b.lines),
+        "liver_results_written": liver_results,
     }

@@ -13,6 +13,7 @@ import copy
 import random
 from datetime import datetime, timedelta
 
+from hepwatch.synthetic.draws import between
 from hepwatch.synthetic.lab_messages import MessagePlan, OrderBlock, hl7_time
 from hepwatch.synthetic.lab_orders import Order
 from hepwatch.synthetic.lab_profiles import LabProfile
@@ -50,7 +51,8 @@ def _unmapped_line(lab: LabProfile, order: Order, serial: int) -> ResultLine:
     analyte = "ALP" if code.startswith("1783-0") else "ALT"
     habit = lab.habits[analyte]
     value = format_number(habit, habit.to_lab_unit(order.values[analyte]))
-    return ResultLine(None, code, "NM", value, habit.unit, habit.range_text, "", "F", "")
+    flags = abnormal_flag(lab, analyte, float(value)) if habit.range_text else ""  # agrees with the range
+    return ResultLine(None, code, "NM", value, habit.unit, habit.range_text, flags, "F", "")
 
 
 def _apply_defect(order: Order, blocks: list[OrderBlock], plan: MessagePlan, serial: int) -> None:
@@ -75,12 +77,14 @@ def _apply_defect(order: Order, blocks: list[OrderBlock], plan: MessagePlan, ser
 def _sent_after(
     rng: random.Random, moment: datetime, days: tuple[int, int], hours: tuple[int, int]
 ) -> datetime:
-    return moment + timedelta(days=rng.randint(*days), hours=rng.randint(*hours), minutes=rng.randrange(60))
+    minutes = 60 * (24 * between(rng, *days) + between(rng, *hours)) + between(rng, 0, 59)
+    return moment + timedelta(minutes=minutes)
 
 
 def _later_version(first: MessagePlan, sent: datetime, kind: str) -> MessagePlan:
     """A later message about the same order: the liver OBR of the first message, reported at `sent`."""
-    liver = copy.deepcopy(first.blocks[0])
+    liver = copy.copy(first.blocks[0])
+    liver.lines = [copy.copy(line) for line in liver.lines]
     liver.reported = hl7_time(sent)
     return MessagePlan(first.lab, sent, kind, first.patient, [liver])
 
@@ -92,9 +96,10 @@ def _corrected(rng: random.Random, blocks: list[OrderBlock], lab: LabProfile) ->
     alt = _alt(liver)
     habit = lab.habits["ALT"]
     before = float(alt.value)
-    text = alt.value
-    while text == alt.value:
-        text = format_number(habit, before * rng.choice((0.7, 0.8, 1.25, 1.4)))
+    text = format_number(habit, before * rng.choice((0.7, 0.8, 1.25, 1.4)))
+    while text == alt.value:  # too small a value for the change to show as written (ALT 1 U/L): double it
+        before *= 2
+        text = format_number(habit, before)
     alt.value, alt.status, alt.canonical = text, "C", float(text) / habit.per_canonical
     alt.flags = abnormal_flag(lab, "ALT", float(text))
 

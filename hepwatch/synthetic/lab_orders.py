@@ -4,18 +4,23 @@ Each order goes to the patient's home lab (sometimes another one) and carries a 
 GGT, TBIL; sometimes DBIL, ALB, INR) and often a basic metabolic panel the reader must ignore. A small,
 counted share of orders gets a lifecycle (preliminary then final, correction, retraction, resend, late
 arrival) or a defect (contract section 3); orders of injured patients stay plain so their ground truth is
-exactly what was sent.
+exactly what was sent. Orders are made a day at a time and numbered in collection order over the feed;
+the kinds are a quota over the eligible orders (a ranking of their numbers), so each is there in its share.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 
 from hepwatch.synthetic.course import true_values
-from hepwatch.synthetic.lab_profiles import LABS, LabProfile
-from hepwatch.synthetic.population import Patient, Window
+from hepwatch.synthetic.draws import between, one_of
+from hepwatch.synthetic.lab_profiles import LABS, OTHER_ANALYTES, LabProfile
+from hepwatch.synthetic.population import Patient
+from hepwatch.synthetic.ranks import Quota, Ranking
 
 ORDER_KIND_SHARES = {
     "preliminary": 0.05,
@@ -32,6 +37,8 @@ ORDER_KIND_SHARES = {
 MIN_ORDERS_PER_KIND = {"retraction": 3}  # one of each of X, D and W; other kinds at least 2
 FOLLOW_UP_ROOM_DAYS = 11  # a kind whose later message may come up to this many days after collection
 OTHER_LAB_SHARE = 0.1
+CORE_PANEL = ("ALT", "AST", "ALP", "GGT", "TBIL")  # in every liver panel; DBIL, ALB and INR sometimes
+OTHER_LABS = {name: sorted(set(LABS) - {name}) for name in LABS}
 
 
 @dataclass(slots=True)
@@ -40,16 +47,16 @@ class Order:
     patient: Patient
     lab: LabProfile
     collected: datetime
-    values: dict[str, float]  # canonical, measured
-    liver: tuple[str, ...]
-    other_panel: bool
+    values: dict[str, float] = field(default_factory=dict)  # canonical, measured
+    liver: tuple[str, ...] = ()
+    other_panel: bool = False
     placer: str = ""
     filler: str = ""
     kind: str = "normal"
 
 
 def _panel(rng: random.Random, values: dict[str, float], injured: bool) -> tuple[str, ...]:
-    analytes = ["ALT", "AST", "ALP", "GGT", "TBIL"]
+    analytes = list(CORE_PANEL)
     if rng.random() < 0.3 or values["TBIL"] > 1.2:
         analytes.append("DBIL")
     if rng.random() < 0.2 or (injured and values["TBIL"] > 1.5):
@@ -57,33 +64,65 @@ def _panel(rng: random.Random, values: dict[str, float], injured: bool) -> tuple
     return tuple(analytes)
 
 
-def make_orders(rng: random.Random, patients: list[Patient], window: Window) -> list[Order]:
+def day_orders(rng: random.Random, day: date, patients: Sequence[Patient]) -> list[Order]:
+    """The orders collected on `day` (one per patient tested), in collection order: who, which lab, when.
+
+    Their numbers and kinds come from `OrderBook`, what was measured from `measure`: every lab's writer makes
+    this cheap plan of the whole day, and measures only its own lab's orders.
+    """
     orders = []
     for patient in patients:
-        for day in patient.tests:
-            lab_name = patient.home_lab
-            if patient.injury is None and rng.random() < OTHER_LAB_SHARE:
-                lab_name = rng.choice(sorted(set(LABS) - {lab_name}))
-            collected = datetime.combine(day, time(rng.randint(7, 15), rng.randrange(0, 60, 5)))
-            values = true_values(patient, day, rng)
-            liver = _panel(rng, values, patient.injury is not None)
-            orders.append(Order(0, patient, LABS[lab_name], collected, values, liver, rng.random() < 0.4))
+        lab_name = patient.home_lab
+        if patient.injury is None and rng.random() < OTHER_LAB_SHARE:
+            lab_name = one_of(rng, OTHER_LABS[lab_name])
+        collected = datetime.combine(day, time(between(rng, 7, 15), 5 * between(rng, 0, 11)))
+        orders.append(Order(0, patient, LABS[lab_name], collected))
     orders.sort(key=lambda o: (o.collected, o.patient.index))
-    filler_numbers = dict.fromkeys(LABS, 0)
-    for number, order in enumerate(orders, start=1):
-        filler_numbers[order.lab.name] += 1
-        order.number = number
-        order.placer = f"HW{number:07d}"
-        order.filler = f"{order.lab.filler_prefix}{filler_numbers[order.lab.name]:07d}"
     return orders
 
 
-def assign_kinds(rng: random.Random, orders: list[Order], window: Window) -> None:
-    """Give each lifecycle or defect kind its share of eligible orders (at least a couple of each)."""
-    last_collection = window.end - timedelta(days=FOLLOW_UP_ROOM_DAYS)
-    eligible = [o for o in orders if o.patient.injury is None and o.collected.date() <= last_collection]
-    for kind, share in ORDER_KIND_SHARES.items():
-        free = [o for o in eligible if o.kind == "normal"]
-        count = min(len(free), max(MIN_ORDERS_PER_KIND.get(kind, 2), round(share * len(orders))))
-        for order in rng.sample(free, count):
-            order.kind = kind
+def measure(rng: random.Random, order: Order) -> None:
+    """What the lab measured: the panel, whether a metabolic panel rode along, and the patient's values."""
+    patient, day = order.patient, order.collected.date()
+    order.values = values = true_values(patient, day, rng, CORE_PANEL)
+    order.liver = _panel(rng, values, patient.injury is not None)
+    values.update(true_values(patient, day, rng, order.liver[len(CORE_PANEL) :]))
+    order.other_panel = rng.random() < 0.4
+    if order.other_panel:
+        values.update(true_values(patient, day, rng, OTHER_ANALYTES))
+
+
+class OrderBook:
+    """Numbers orders across the feed (placer, per-lab filler) and gives the eligible ones their kinds.
+
+    Eligible: a patient without a planted injury, collected at least FOLLOW_UP_ROOM_DAYS before the window's
+    end (so a later version still falls inside it). Each kind goes to max(its minimum, share x all orders)
+    of them, chosen by a ranking of their numbers.
+    """
+
+    def __init__(self, rng: random.Random, orders: int, eligible: int, last_eligible: date) -> None:
+        counts = {
+            kind: max(MIN_ORDERS_PER_KIND.get(kind, 2), round(share * orders))
+            for kind, share in ORDER_KIND_SHARES.items()
+        }
+        self.kinds = Quota(counts, rest="normal")
+        self.ranking = Ranking(eligible, rng)
+        self.last_eligible = last_eligible
+        self.numbers: Counter[str] = Counter()
+        self.serials: Counter[str] = Counter()  # orders of each kind so far
+
+    def enter(self, order: Order, labelled: bool = True) -> int:
+        """Number the order (with its placer and filler numbers when `labelled`) and set its kind; return its
+        serial among orders of that kind."""
+        numbers = self.numbers
+        numbers["orders"] += 1
+        numbers[order.lab.name] += 1
+        order.number = numbers["orders"]
+        if labelled:
+            order.placer = f"HW{order.number:07d}"
+            order.filler = f"{order.lab.filler_prefix}{numbers[order.lab.name]:07d}"
+        if order.patient.injury is None and order.collected.date() <= self.last_eligible:
+            order.kind = self.kinds.name(self.ranking.rank(self.numbers["eligible"]))
+            self.numbers["eligible"] += 1
+        self.serials[order.kind] += 1
+        return self.serials[order.kind] - 1

@@ -1,4 +1,5 @@
-"""`manifest.json`: what the generator planted, counted, so tests and reviewers can check the pipeline.
+"""`manifest.json`: what the generator planted, counted as it was written, so tests and reviewers can check
+the pipeline.
 
 Message kinds: normal, late, preliminary, final_after_preliminary, correction, retraction,
 duplicate_resend, the defects (missing_patient_id, missing_collection_time, non_numeric_value,
@@ -12,88 +13,110 @@ from collections import Counter
 from datetime import date
 
 from hepwatch.synthetic.dosing_rows import DoseRow
-from hepwatch.synthetic.lab_files import LabFile
 from hepwatch.synthetic.lab_messages import MessagePlan
 from hepwatch.synthetic.lab_profiles import LABS
-from hepwatch.synthetic.population import Patient, Window
+from hepwatch.synthetic.population import Window
 
 OBSERVATION_DEFECTS = ("missing_collection_time", "non_numeric_value", "unknown_unit", "unmapped_code")
+NOT_ACCEPTED = ("missing_patient_id", "duplicate_resend", "non_oru")
 SUBSTANCE_ALIASES = {"mitragyna speciosa": "kratom"}
 
 
 def _sorted(counter: Counter[str]) -> dict[str, int]:
-    return dict(sorted(counter.items()))
+    return dict(sorted((k, v) for k, v in counter.items() if v))
 
 
-def message_counts(plans: list[MessagePlan], lab_files: list[LabFile]) -> dict:
-    kinds = Counter(p.kind for p in plans)
-    quarantined = kinds["missing_patient_id"]
-    liver_lines: Counter[str] = Counter()
-    for plan in plans:
-        accepted = plan.kind not in ("missing_patient_id", "duplicate_resend", "non_oru")
+class MessageTally:
+    """Counts of the messages written, by lab, kind and type, and of their observations."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.labs: Counter[str] = Counter()
+        self.kinds: Counter[str] = Counter()
+        self.types: Counter[str] = Counter()
+        self.lines: Counter[str] = Counter()
+        self.defects: Counter[str] = Counter()
+        self.garbage: list[str] = []
+
+    def add(self, plan: MessagePlan) -> None:
+        self.total += 1
+        self.labs[plan.lab.name] += 1
+        self.kinds[plan.kind] += 1
+        self.types[plan.message_type] += 1
+        accepted = plan.kind not in NOT_ACCEPTED
         for block in plan.blocks:
             for line in block.lines:
-                liver_lines["liver" if line.liver else "non_liver"] += 1
-                liver_lines["in_accepted_messages"] += accepted
-    defects: Counter[str] = Counter()
-    for plan in plans:
+                self.lines["liver" if line.liver else "non_liver"] += 1
+                self.lines["in_accepted_messages"] += accepted
         if plan.kind == "missing_collection_time":
-            defects[plan.kind] += sum(line.liver for line in plan.blocks[0].lines)
+            self.defects[plan.kind] += sum(line.liver for line in plan.blocks[0].lines)
         elif plan.kind in OBSERVATION_DEFECTS:
-            defects[plan.kind] += 1
-    garbage = [f.relative_path for f in lab_files if f.garbage_after is not None]
-    return {
-        "total": len(plans),
-        "by_lab": _sorted(Counter(p.lab.name for p in plans)),
-        "by_kind": _sorted(kinds),
-        "by_type": _sorted(Counter(p.message_type for p in plans)),
-        "not_hl7_blocks": len(garbage),
-        "files_with_not_hl7_block": garbage,
-        "expected_outcomes": {
-            "accepted": len(plans) - kinds["non_oru"] - kinds["duplicate_resend"] - quarantined,
-            "duplicate": kinds["duplicate_resend"],
-            "ignored": kinds["non_oru"],
-            "quarantined": quarantined + len(garbage),
-        },
-        "observations": {
-            "total": liver_lines["liver"] + liver_lines["non_liver"],
-            "liver": liver_lines["liver"],
-            "non_liver": liver_lines["non_liver"],
-            "in_accepted_messages": liver_lines["in_accepted_messages"],
-            "liver_defects_in_accepted_messages": _sorted(defects),
-        },
-    }
+            self.defects[plan.kind] += 1
+
+    def merge(self, other: MessageTally) -> None:
+        self.total += other.total
+        for mine, theirs in (
+            (self.labs, other.labs),
+            (self.kinds, other.kinds),
+            (self.types, other.types),
+            (self.lines, other.lines),
+            (self.defects, other.defects),
+        ):
+            mine.update(theirs)
+        self.garbage += other.garbage
+
+    def summary(self) -> dict:
+        kinds = self.kinds
+        quarantined = kinds["missing_patient_id"]
+        return {
+            "total": self.total,
+            "by_lab": _sorted(self.labs),
+            "by_kind": _sorted(kinds),
+            "by_type": _sorted(self.types),
+            "not_hl7_blocks": len(self.garbage),
+            "files_with_not_hl7_block": sorted(set(self.garbage)),
+            "expected_outcomes": {
+                "accepted": self.total - kinds["non_oru"] - kinds["duplicate_resend"] - quarantined,
+                "duplicate": kinds["duplicate_resend"],
+                "ignored": kinds["non_oru"],
+                "quarantined": quarantined + len(self.garbage),
+            },
+            "observations": {
+                "total": self.lines["liver"] + self.lines["non_liver"],
+                "liver": self.lines["liver"],
+                "non_liver": self.lines["non_liver"],
+                "in_accepted_messages": self.lines["in_accepted_messages"],
+                "liver_defects_in_accepted_messages": _sorted(self.defects),
+            },
+        }
 
 
-def patient_counts(patients: list[Patient]) -> dict:
-    return {
-        "total": len(patients),
-        "by_group": _sorted(Counter(p.group for p in patients)),
-        "kratom_users": sum(1 for p in patients if p.kratom),
-        "kratom_and_moud_from_start": sum(1 for p in patients if p.both_from_start),
-        "with_second_kratom_episode": sum(1 for p in patients if len(p.kratom) > 1),
-        "by_sex": _sorted(Counter(p.sex for p in patients)),
-        "by_home_lab": _sorted(Counter(p.home_lab for p in patients)),
-        "with_mild_rise": sum(1 for p in patients if p.mild_rise is not None),
-        "never_tested": sum(1 for p in patients if not p.tests),
-    }
+class DosingTally:
+    """Counts of the dosing rows written: valid, bad (by reason), corrections, by substance and file."""
 
+    def __init__(self) -> None:
+        self.kinds: Counter[str] = Counter()
+        self.substances: Counter[str] = Counter()
+        self.files: dict[str, int] = {}
 
-def dosing_counts(rows: list[DoseRow], fixed: list[DoseRow], files: list[tuple[str, bytes, int]]) -> dict:
-    kinds = Counter(r.kind for r in rows)
-    valid = [r for r in rows if r.kind in ("dose", "other_substance")]
-    substances = Counter(SUBSTANCE_ALIASES.get(r.substance.lower(), r.substance.lower()) for r in valid)
-    return {
-        "rows": len(rows) + len(fixed),
-        "valid_rows": len(valid),
-        "bad_rows": _sorted(
-            Counter({k: v for k, v in kinds.items() if k not in ("dose", "other_substance")})
-        ),
-        "corrections": len(fixed),
-        "other_substance": kinds["other_substance"],
-        "by_substance": _sorted(substances),
-        "by_file": {path: count for path, _, count in files},
-    }
+    def add(self, row: DoseRow) -> None:
+        self.kinds[row.kind] += 1
+        if row.kind in ("dose", "other_substance"):
+            name = row.substance.lower()
+            self.substances[SUBSTANCE_ALIASES.get(name, name)] += 1
+
+    def summary(self) -> dict:
+        kinds = self.kinds
+        valid = ("dose", "other_substance", "correction")
+        return {
+            "rows": sum(kinds.values()),
+            "valid_rows": kinds["dose"] + kinds["other_substance"],
+            "bad_rows": _sorted(Counter({k: v for k, v in kinds.items() if k not in valid})),
+            "corrections": kinds["correction"],
+            "other_substance": kinds["other_substance"],
+            "by_substance": _sorted(self.substances),
+            "by_file": dict(sorted(self.files.items())),
+        }
 
 
 def lab_habits() -> dict:

@@ -1,8 +1,14 @@
-"""Synthetic clinic population: sex, individual liver-test baselines, treatment group and exposure.
+"""Synthetic clinic population: sex, individual liver-test baselines, treatment group, care and exposure.
 
 Baselines follow NHANES 2017-2018 (domain.md section 8): per sex and analyte, log-normal with the published
 median and sigma = ln(p95 / median) / 1.645. Groups: kratom only, MOUD (methadone or buprenorphine) only,
 and kratom with MOUD (some starting both at once, some adding kratom to an existing MOUD course).
+
+Each patient is followed by the clinic for a care period of 4 to 16 weeks, placed anywhere that overlaps
+the feed's window (so a feed of any length is as busy on its first day as on its last, and its volume grows
+linearly with patients and days); kratom use, MOUD and the monitoring schedule happen in that period, and
+only what falls inside the window is written. Every patient is drawn from a random stream of its own, so a
+patient is the same whichever others are drawn, and in whatever batches.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from hepwatch.synthetic.identities import Identity, draw_identities
+from hepwatch.synthetic.identities import Identity, draw_identity
 from hepwatch.synthetic.lab_profiles import HOME_LAB_WEIGHTS
 
 if TYPE_CHECKING:
@@ -24,8 +30,10 @@ NHANES = {
     "M": {"ALT": (22, 61), "AST": (21, 46), "ALP": (73, 118), "GGT": (25, 102), "TBIL": (0.5, 1.2)},
     "F": {"ALT": (15, 41), "AST": (18, 34), "ALP": (75, 124), "GGT": (16, 58), "TBIL": (0.3, 0.8)},
 }
-GROUP_SHARES = {"kratom_only": 0.37, "kratom_and_moud": 0.33, "moud_only": 0.30}
+GROUP_SHARES = {"kratom_only": 0.37, "kratom_and_moud": 0.33, "moud_only": 0.30}  # kratom users first
 MALE_SHARE = 0.62  # people treated for opioid use disorder are more often men
+CARE_DAYS = (14, 56)  # how long the clinic follows a patient: 2 to 8 weeks
+KRATOM_STYLES = (("date", "local", "offset"), (0.6, 0.3, 0.1))  # how a patient's kratom doses are timed
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,9 @@ class Window:
 
     def day(self, offset: int) -> date:
         return self.start + timedelta(days=offset)
+
+    def offset(self, day: date) -> int:
+        return (day - self.start).days
 
 
 @dataclass(slots=True)
@@ -66,6 +77,10 @@ class MoudCourse:
     dose_mg: float
     start: date
 
+    @property
+    def amount(self) -> str:
+        return f"{self.dose_mg:g}"
+
 
 @dataclass(slots=True)
 class Patient:
@@ -82,6 +97,10 @@ class Patient:
     injury: Injury | None = None
     mild_rise: MildRise | None = None
     tests: list[date] = field(default_factory=list)
+    care: Window | None = None  # the period the clinic follows the patient (may overlap the window's edges)
+    kratom_style: str = "date"  # kratom doses written as a date, a local time, or a time with an offset
+    moud_spelling: str = ""  # how the clinic writes this patient's MOUD substance
+    kava: list[tuple[date, int]] = field(default_factory=list)  # days and grams of kava (kept as other)
 
     @property
     def mrn(self) -> str:
@@ -111,14 +130,13 @@ def draw_baseline(rng: random.Random, sex: str) -> dict[str, float]:
     return baseline
 
 
-def _group_list(rng: random.Random, count: int) -> list[str]:
-    """Groups by quota, shuffled, so even small populations have all three."""
-    groups: list[str] = []
-    for group, share in GROUP_SHARES.items():
-        groups += [group] * max(1, round(share * count))
-    groups = groups[:count] if len(groups) >= count else groups + ["kratom_only"] * (count - len(groups))
-    rng.shuffle(groups)
-    return groups
+def group_counts(count: int) -> dict[str, int]:
+    """Groups by quota, so even small populations have all three (kratom users first, in rank order)."""
+    counts = {group: max(1, round(share * count)) for group, share in GROUP_SHARES.items()}
+    for group in reversed(GROUP_SHARES):  # too many (tiny populations): trim the last groups first
+        counts[group] -= min(counts[group], max(0, sum(counts.values()) - count))
+    counts["kratom_only"] += count - sum(counts.values())
+    return counts
 
 
 def _kratom_habit(rng: random.Random) -> KratomHabit:
@@ -164,23 +182,36 @@ def _moud_course(rng: random.Random, start: date) -> MoudCourse:
     return MoudCourse("buprenorphine", float(rng.choice([8, 12, 16, 16, 24])), start)
 
 
-def draw_population(rng: random.Random, count: int, window: Window) -> list[Patient]:
-    sexes = ["M" if rng.random() < MALE_SHARE else "F" for _ in range(count)]
-    identities = draw_identities(rng, count, sexes, window.start)
-    groups = _group_list(rng, count)
-    labs, weights = list(HOME_LAB_WEIGHTS), list(HOME_LAB_WEIGHTS.values())
-    patients = []
-    for index, (identity, sex, group) in enumerate(zip(identities, sexes, groups, strict=True)):
-        patient = Patient(index, identity, sex, group, rng.choices(labs, weights)[0], draw_baseline(rng, sex))
-        if group != "moud_only":
-            first = _kratom_start(rng, window)
-            patient.kratom = kratom_episodes(rng, first, window)
-            patient.kratom_habit = _kratom_habit(rng)
-        if group == "moud_only":
-            patient.moud = _moud_course(rng, window.start)
-        elif group == "kratom_and_moud":
-            patient.both_from_start = rng.random() < 0.45
-            moud_start = patient.kratom[0].first if patient.both_from_start else window.start
-            patient.moud = _moud_course(rng, max(moud_start, window.start))
-        patients.append(patient)
-    return patients
+def draw_care(rng: random.Random, window: Window) -> Window:
+    """A care period overlapping the window, anywhere: some begin before it, some end after it."""
+    days = rng.randint(*CARE_DAYS)
+    return Window(window.day(rng.randint(1 - days, window.days - 1)), days)
+
+
+def draw_patient(
+    rng: random.Random, index: int, mrn: int, group: str, window: Window, kava_user: bool
+) -> Patient:
+    """One patient (without injury, mild rise or tests: see injuries and schedule), from its own stream."""
+    sex = "M" if rng.random() < MALE_SHARE else "F"
+    identity = draw_identity(rng, mrn, sex, window.start)
+    home_lab = rng.choices(list(HOME_LAB_WEIGHTS), list(HOME_LAB_WEIGHTS.values()))[0]
+    patient = Patient(index, identity, sex, group, home_lab, draw_baseline(rng, sex))
+    care = patient.care = draw_care(rng, window)
+    if group != "moud_only":
+        patient.kratom = kratom_episodes(rng, _kratom_start(rng, care), care)
+        patient.kratom_habit = _kratom_habit(rng)
+        patient.kratom_style = rng.choices(*KRATOM_STYLES)[0]
+    if group == "moud_only":
+        patient.moud = _moud_course(rng, care.start)
+    elif group == "kratom_and_moud":
+        patient.both_from_start = rng.random() < 0.45
+        moud_start = patient.kratom[0].first if patient.both_from_start else care.start
+        patient.moud = _moud_course(rng, max(moud_start, care.start))
+    if patient.moud is not None:
+        name = patient.moud.substance
+        patient.moud_spelling = rng.choice((name, name.capitalize(), name.upper()))
+    if kava_user:
+        first = care.day(rng.randint(0, max(0, care.days - 10)))
+        offsets = sorted(rng.sample(range(10), rng.randint(3, 6)))
+        patient.kava = [(first + timedelta(days=o), rng.choice((2, 3, 4))) for o in offsets]
+    return patient

@@ -34,16 +34,11 @@ class ResultLine:
         return self.analyte is None or self.analyte in LIVER_ANALYTES
 
 
-def _decimals(habit: AnalyteHabit, value: float) -> int:
-    if habit.unit == "ukat/L":
-        return 3 if value < 1 else 2  # European labs keep two to three decimals for ukat/L
-    return habit.decimals
-
-
 def format_number(habit: AnalyteHabit, value: float) -> str:
-    decimals = _decimals(habit, value)
+    # European labs keep two to three decimals for ukat/L
+    decimals = (3 if value < 1 else 2) if habit.unit == "ukat/L" else habit.decimals
     smallest = 10.0**-decimals
-    return f"{max(value, smallest):.{decimals}f}"
+    return f"{value if value > smallest else smallest:.{decimals}f}"
 
 
 def abnormal_flag(lab: LabProfile, analyte: str, value: float) -> str:
@@ -61,29 +56,23 @@ def result_line(
     rng: random.Random, lab: LabProfile, analyte: str, canonical: float, status: str, observed_at: str
 ) -> ResultLine:
     habit = lab.habits[analyte]
-    lab_value = habit.to_lab_unit(canonical)
+    lab_value = canonical * habit.per_canonical
     text = format_number(habit, lab_value)
     written = float(text)
-    value_type = "NM" if lab.value_type == "mixed" and rng.random() < 0.7 else lab.value_type
-    if lab.value_type == "mixed" and value_type == "mixed":
-        value_type = ""  # some device feeds leave OBX-2 empty
-    if analyte in ENZYMES and lab.reportable_max is not None and lab_value > lab.reportable_max:
+    value_type = lab.value_type
+    if value_type == "mixed":
+        value_type = "NM" if rng.random() < 0.7 else ""  # some device feeds leave OBX-2 empty
+    if lab.reportable_max is not None and lab_value > lab.reportable_max and analyte in ENZYMES:
         written = lab.reportable_max
         limit = format_number(habit, written)
         text, value_type = (f">{limit}", "ST") if lab.value_type == "ST" else (f">^{limit}", "SN")
     reference_range = habit.range_text
-    if reference_range and rng.random() < lab.no_range_share:
+    if reference_range and lab.no_range_share and rng.random() < lab.no_range_share:
         reference_range = ""
     flags = abnormal_flag(lab, analyte, written) if habit.high is not None or habit.low is not None else ""
-    return ResultLine(
-        analyte=analyte,
-        code=habit.code,
-        value_type=value_type,
-        value=text,
-        unit=habit.unit,
-        reference_range=reference_range,
-        flags=flags,
-        status=status,
-        observed_at=observed_at if lab.sends_obx14 else "",
-        canonical=written / habit.per_canonical,
+    observed = observed_at if lab.sends_obx14 else ""
+    line = ResultLine(
+        analyte, habit.code, value_type, text, habit.unit, reference_range, flags, status, observed
     )
+    line.canonical = written / habit.per_canonical
+    return line

@@ -44,8 +44,9 @@ DEFAULT_SEED = 20261124
 DEFAULT_START = date(2025, 11, 1)
 
 HEPWATCH = Path(sys.executable).parent / "hepwatch"
-TARGETS = {"full": 180.0, "no_change": 10.0, "one_day": 15.0}  # seconds (issue 7)
-RSS_TARGET_MB = 4000.0
+TARGETS = {"full": 60.0, "no_change": 2.0, "one_day": 5.0}  # seconds, the whole year (issue 15)
+RSS_TARGET_MB = 2000.0
+PHASES = ("start-up", "ingestion", "staging", "validation", "marts", "checks", "publish", "report", "dagster")
 
 
 def _link_day(source: Path, feeds: Path, day) -> int:
@@ -63,18 +64,27 @@ def _run(feeds: Path, warehouse: Path, home: Path | None, label: str) -> dict[st
     if home is not None:
         env["DAGSTER_HOME"] = str(home)
     measured = run_measured(
-        [str(HEPWATCH), "run", "--feeds", str(feeds), "--warehouse", str(warehouse)], PROJECT, env
+        [str(HEPWATCH), "run", "--feeds", str(feeds), "--warehouse", str(warehouse), "--timings"],
+        PROJECT,
+        env,
     )
     if measured.returncode != 0:
         raise SystemExit(
             f"bench-e2e: {label} failed (exit {measured.returncode}):\n{measured.stderr[-3000:]}"
         )
     summary = next((line for line in measured.stdout.splitlines() if line.startswith("hepwatch: ")), "")
-    built = summary.split("), ")[1].split(" of them")[0] if "), " in summary else "?"
+    built = summary.split("), ")[1].split(" of them")[0] if "), " in summary else "0"
+    timings = next((line for line in measured.stdout.splitlines() if line.startswith("timings: ")), "")
+    phases: dict[str, float] = {}
+    for part in timings.removeprefix("timings: ").split(", "):
+        if part:
+            name, seconds, _ = part.rsplit(" ", 2)
+            phases[name] = float(seconds)
     return {
         "seconds": round(measured.seconds, 1),
         "peak_rss_mb": round(measured.peak_rss_bytes / 1e6, 1),
         "days_built": int(built) if built.isdigit() else None,
+        "phases": phases,
         "summary": summary,
     }
 
@@ -184,6 +194,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     if report["growth"]:
         print("growth from the smallest share to the whole:", json.dumps(report["growth"]))
+    print()
+    print("where the time goes (seconds, hepwatch run --timings):")
+    print(f"{'share':>6} {'run':>9} | " + " ".join(f"{p:>10}" for p in PHASES))
+    for r in results:
+        for run in ("full", "no_change", "one_day"):
+            phases = r[run]["phases"]
+            print(
+                f"{r['fraction']:>6.0%} {run:>9} | "
+                + " ".join(f"{phases.get(p, 0.0):>10.2f}" for p in PHASES)
+            )
     whole = results[-1]
     misses = [
         f"{run} {whole[run]['seconds']} s > {limit} s"

@@ -1,7 +1,7 @@
 """One asset per SQL-built table: run its `.sql` file (for a window of days, or whole), then validate it.
 
-Every such asset carries `dagster/row_count`, `dagster/column_schema` from its Pandera model, and the
-blocking `schema_valid` check, returned with the materialization.
+Every such asset carries `dagster/row_count`, `dagster/column_schema` from its Pandera model (on the
+definition), and the blocking `schema_valid` check, returned with the materialization.
 """
 
 from collections.abc import Callable, Sequence
@@ -77,7 +77,12 @@ def sql_table_asset(
         backfill_policy=single_run if partitioned else None,
         pool=None if parallel else WAREHOUSE_POOL,
         freshness_policy=MART_FRESHNESS if schema == "marts" else None,
-        metadata={"table": table, "sql": f"assets/sql/{name}.sql"},
+        # the column schema is the definition's: a ranged run's materialization of each day would repeat it
+        metadata={
+            "table": table,
+            "sql": f"assets/sql/{name}.sql",
+            "dagster/column_schema": column_schema(model),
+        },
         owners=["team:data-engineering"],
         tags={"partitioning": "daily" if partitioned else "none", "domain": "liver_safety"},
     )
@@ -107,7 +112,6 @@ def sql_table_asset(
             return dg.MaterializeResult(
                 metadata={
                     "window_row_count": rows,
-                    "dagster/column_schema": column_schema(model),
                     "stage": stage.url(stage.path("staging", name)),
                     **timed.metadata(),
                 },
@@ -133,7 +137,7 @@ def sql_table_asset(
                     valid = schema_valid(model, read_table(conn, table))
         count_key = "window_row_count" if partitioned else "dagster/row_count"
         return dg.MaterializeResult(
-            metadata={count_key: rows, "dagster/column_schema": column_schema(model), **timed.metadata()},
+            metadata={count_key: rows, **timed.metadata()},
             check_results=[valid, *extra],
         )
 

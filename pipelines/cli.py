@@ -71,8 +71,17 @@ class Terminated(BaseException):
     """SIGTERM, handled like Ctrl-C (exit 130): one line, and what was kept."""
 
 
+_INTERRUPTED: list[int] = []  # the signals received: DuckDB turns one that lands mid-query into its own error
+
+
 def _terminate(signum: int, frame: object) -> None:
+    _INTERRUPTED.append(signum)
     raise Terminated()
+
+
+def _interrupted(error: BaseException) -> bool:
+    """A signal that landed while DuckDB ran a query: DuckDB raises "Query interrupted" instead."""
+    return bool(_INTERRUPTED) or "Query interrupted" in str(error)
 
 
 _LOCK = re.compile(r'lock on file "([^"]+)": Conflicting lock is held in (\S+) \(PID (\d+)\)')
@@ -380,6 +389,7 @@ def generate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     # From the command's first moment (its imports of Dagster and DuckDB take seconds), SIGTERM ends it with
     # one line instead of silently; this module imports nothing heavy, so that moment comes at once.
+    _INTERRUPTED.clear()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return _main(argv)
@@ -475,6 +485,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"hepwatch run interrupted: {_KEPT}", file=sys.stderr)
         return 130
     except Exception as error:  # anything else: one line, the cause first; --verbose shows the traceback
+        if _interrupted(error):
+            print(f"hepwatch run interrupted: {_KEPT}", file=sys.stderr)
+            return 130
         if args.verbose:
             raise
         text = f"{type(error).__name__}: {error}"

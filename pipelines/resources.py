@@ -49,7 +49,7 @@ class Monitoring(dg.ConfigurableResource):
     case_volume_factor: float = 3.0  # case_volume_anomaly: new cases > factor x trailing 28-day mean ...
     case_volume_min_new_cases: int = 5  # ... and at least this many
     parser_agreement_per_day: int = 2  # parser_agreement re-parses this many messages per day built ...
-    parser_agreement_max_messages: int = 200  # ... and at most this many per run (hl7apy: ~75 a second)
+    parser_agreement_max_messages: int = 50  # ... and at most this many per run (hl7apy: ~75 a second)
 
 
 def default_resources() -> dict[str, dg.ConfigurableResource]:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run_bench.py [--messages 1000000] [--files 200] [--profile 50000]
 
-One run, one generated feed (`hepwatch generate`: a year of about messages / 10.6 patients, one file per lab;
+One run, one generated feed (`hepwatch generate`: a year of about messages / 10.7 patients, one file per lab;
 fixed seed, cached under bench/data/ by bench/feeds.py), four measurements, each in its own child process
 so that one's memory never counts in another's:
 
@@ -48,7 +48,7 @@ from hepwatch.hl7.framing import decode_feed_bytes, split_blocks  # noqa: E402
 BLOCK = 16 << 20
 DEFAULT_SEED = 20260501
 FEED_START, FEED_DAYS, LABS = date(2025, 1, 1), 365, 4
-MESSAGES_PER_PATIENT = 10.6  # in a year of `hepwatch generate`
+MESSAGES_PER_PATIENT = 10.7  # in a year of `hepwatch generate`
 
 
 def generate(seed: int, messages: int, files: int = 0) -> Path:

@@ -3,7 +3,7 @@
     .venv/bin/python bench/run_e2e.py [--patients 100000] [--fractions 0.1,0.25,0.5,1]
 
 The feeds (`hepwatch generate --dosing-files daily`, fixed seed, cached under bench/data/ by bench/feeds.py):
-100,000 patients, one lab file per lab per day and one dosing file per day; about 1,060,000 ORU^R01 messages
+100,000 patients, one lab file per lab per day and one dosing file per day; about 1,070,000 ORU^R01 messages
 and 4,000,000 dosing rows a year.
 For each fraction f of the year (the first 365 f days, every patient), three runs of the `hepwatch` command,
 each in its own process (with an in-memory Dagster instance, as `hepwatch run` without DAGSTER_HOME; or

@@ -172,12 +172,12 @@ def test_lab_files_of_several_days_hold_the_same_messages(daily: Path, tmp_path:
 
 
 def test_volume_per_patient_and_year_evenly_spread(tmp_path: Path) -> None:
-    """About 1,060,000 messages and 4,000,000 dosing rows a year for 100,000 patients (2,900 messages and
+    """About 1,070,000 messages and 4,000,000 dosing rows a year for 100,000 patients (2,900 messages and
     11,000 rows a day), whatever the number of patients, and as many on the first days as later."""
     patients, days = 2000, 365
     manifest = generate_feeds(tmp_path / "year", patients=patients, days=days, seed=SEED, start=START)
     scale = 100_000 / patients
-    assert 980_000 <= manifest["messages"]["total"] * scale <= 1_140_000
+    assert 990_000 <= manifest["messages"]["total"] * scale <= 1_150_000
     assert 3_700_000 <= manifest["dosing"]["rows"] * scale <= 4_300_000
     per_day = manifest["per_day"]
     for figure in ("messages", "dosing_rows"):
@@ -192,13 +192,13 @@ def test_volume_per_patient_and_year_evenly_spread(tmp_path: Path) -> None:
 
 
 def test_one_patient_over_thirty_years(tmp_path: Path) -> None:
-    """A few hundred messages spread over thirty years: routine panels every 30 to 75 days all along."""
+    """A few hundred messages spread over thirty years: routine panels every few months all along."""
     first = date(1996, 1, 1)
     manifest = generate_feeds(tmp_path / "decades", patients=1, days=11_000, seed=SEED, start=first)
     days = feed_days(tmp_path / "decades")
-    assert 140 <= manifest["messages"]["total"] <= 400
-    assert first <= days[0] <= first + timedelta(days=75)
-    assert first + timedelta(days=10_999 - 75) <= days[-1] <= first + timedelta(days=10_999)
+    assert 100 <= manifest["messages"]["total"] <= 500
+    assert first <= days[0] <= first + timedelta(days=120)
+    assert first + timedelta(days=10_999 - 120) <= days[-1] <= first + timedelta(days=10_999)
     assert manifest["files"]["labs"] == len(list((tmp_path / "decades").glob("labs/*/*.hl7")))
 
 
@@ -224,3 +224,18 @@ def test_memory_does_not_grow_with_the_number_of_days(tmp_path: Path) -> None:
         )
         peaks[days] = int(result.stdout.split()[-1])
     assert peaks[480] <= 1.2 * peaks[120] + 10e6, {k: round(v / 1e6) for k, v in peaks.items()}
+
+
+def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import main
+
+    out = tmp_path / "feeds"
+    arguments = ["generate", "--out", str(out), "--patients", "30", "--days", "14", "--seed", "5"]
+    assert main([*arguments, "--dosing-files", "daily", "--lab-file-days", "7", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "drawing 30 patients" in printed and f"manifest.json to {out} in" in printed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["layout"] == {"lab_file_days": 7, "dosing_files": "daily"}
+    assert {path.stem for path in out.glob("labs/*/*.hl7")} <= {"2026-06-01", "2026-06-08"}
+    assert main(arguments) == 1  # the directory holds a feed already
+    assert "already exists" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """Planted kratom liver injuries and mild enzyme rises unrelated to kratom (domain.md sections 4, 5, 6, 8).
 
-An injury starts `latency` days after the patient's first kratom dose (median about 21 days, 14 to 49),
+An injury starts `latency` days after the patient's first kratom dose (median about 21 days, 14 to 35),
 rises over one to two weeks to a peak, and falls after kratom stops (dechallenge): fast for ALT in
 hepatocellular injury, slowly for ALP and bilirubin in cholestatic and mixed injury. Peaks are set in
 multiples of the ULN of the lab that tests the patient, so the pattern (R) and potential Hy's law hold for
@@ -32,7 +32,9 @@ DESIGNS = (
 INJURY_SHARE = 0.025  # of kratom users; at least MIN_INJURIES when there are enough users
 MIN_INJURIES = 5
 MILD_RISE_SHARE = 0.08
-MIN_LATENCY, MAX_LATENCY = 14, 49  # days from the first dose to onset (LiverTox, DILIN)
+# Days from the first dose to onset: LiverTox says 1 to 8 weeks, DILIN a median of about 3 weeks. Onset by
+# 5 weeks, so the first grade 2 result (a week or two after onset) is inside the 8 weeks too.
+MIN_LATENCY, MAX_LATENCY = 14, 35
 INJURY_FOLLOW_UP_DAYS = 90  # the injured are followed (and tested) for this long after the peak
 # When, as a share of the rise from onset to peak, each analyte starts rising and reaches its peak.
 RISE_TIMING = {
@@ -145,7 +147,7 @@ def injury_count(kratom_users: int) -> int:
 
 
 def latency(stratum: int, count: int, rng: random.Random) -> int:
-    """Log-normal around a median of 21 days, kept within the published 14 to 49 days.
+    """Log-normal around a median of 21 days, kept within MIN_LATENCY to MAX_LATENCY days.
 
     Stratified: injury number k draws from its own one of `count` equal-probability slices (`stratum`, a
     ranking of k), so even five injuries spread around the median instead of clustering by chance.
@@ -157,7 +159,7 @@ def latency(stratum: int, count: int, rng: random.Random) -> int:
 def plant_injury(rng: random.Random, patient: Patient, design: int, latency: int, window: Window) -> None:
     """Injure a kratom user: rewrite the kratom history and care period around an injury of DESIGNS[design].
 
-    The first dose falls inside the window when the window is long enough (in a window of under 77 days by
+    The first dose falls inside the window when the window is long enough (in a window of under 63 days by
     shortening the latency, never below MIN_LATENCY), so the whole course (exposure, onset, peak, dechallenge)
     is in the feed; the patient is followed for INJURY_FOLLOW_UP_DAYS after the peak.
     """

@@ -5,8 +5,10 @@ about every 14 days while the episode is under 8 weeks old, then every 1 to 3 mo
 drop out, which creates the monitoring gaps the marts must find. MOUD-only patients are tested every 1 to
 3 months. Injured patients are tested often during their injury; mild rises get a test near their peak.
 All of that happens in the patient's care period; besides, every patient has a routine liver panel every
-ROUTINE_DAYS (primary care, other clinics of the network), in or out of care, all through the window. Only
-dates inside the feed's window are kept.
+ROUTINE_DAYS (primary care, other clinics of the network), in or out of care, all through the window; a
+patient with an enzyme clearly above the ULN is re-tested every 3 to 4 weeks, as an abnormal result is, so a
+lasting elevation is one case that goes on (marts' `new_case`), not a new case at every panel. Only dates
+inside the feed's window are kept.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import random
 from datetime import date, timedelta
 
 from hepwatch.synthetic.draws import between
+from hepwatch.synthetic.lab_profiles import LABS, uln
 from hepwatch.synthetic.population import Episode, Patient, Window
 
 BASELINE_SHARE = 0.8
 SKIP_SHARE = 0.15
 DROPOUT_SHARE = 0.08
-ROUTINE_DAYS = (30, 75)
+ROUTINE_DAYS = (45, 90)  # every 6 weeks to 3 months
+RAISED_ROUTINE_DAYS = (21, 28)  # raised enzymes: repeated every 3 to 4 weeks
+RAISED_SHARE = 1.2  # "raised": above this multiple of the home lab's ULN at baseline
 
 
 def _days(n: int) -> timedelta:
@@ -67,10 +72,16 @@ def _injury_tests(rng: random.Random, patient: Patient, until: date) -> list[dat
     return tests
 
 
-def _routine_tests(rng: random.Random, window: Window) -> list[date]:
+def _raised(patient: Patient) -> bool:
+    """An enzyme clearly above the home lab's ULN at baseline: known to the clinic, re-tested more often."""
+    lab = LABS[patient.home_lab]
+    return any(patient.baseline[a] > RAISED_SHARE * uln(lab, a) for a in ("ALT", "AST", "ALP", "GGT"))
+
+
+def _routine_tests(rng: random.Random, patient: Patient, window: Window) -> list[date]:
     # begun well before the window, so that its first weeks are as busy as the rest (counted in ordinals:
     # every patient has one, so this is the cohort's busiest loop)
-    low, high = ROUTINE_DAYS
+    low, high = RAISED_ROUTINE_DAYS if _raised(patient) else ROUTINE_DAYS
     current = window.start.toordinal() - between(rng, 2 * high, 3 * high)
     first, last = window.start.toordinal(), window.end.toordinal()
     tests = []
@@ -96,5 +107,5 @@ def assign_tests(rng: random.Random, patient: Patient, window: Window) -> None:
         tests = [t for t in tests if t < patient.injury.onset] + _injury_tests(rng, patient, until)
     if patient.mild_rise is not None:
         tests.append(patient.mild_rise.peak_date + _days(rng.randint(-2, 2)))
-    tests += _routine_tests(rng, window)
+    tests += _routine_tests(rng, patient, window)
     patient.tests = sorted({t for t in tests if window.start <= t <= window.end})

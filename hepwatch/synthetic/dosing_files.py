@@ -16,6 +16,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import IO
 
@@ -68,6 +69,7 @@ class _File:
         if number == 1:
             columns.insert(rng.randint(0, len(columns)), "clinic_note")
         self.path, self.columns, self.rng, self.rows = path, columns, rng, 0
+        self.cells = attrgetter(*columns)
         self.notes = number == 1 and not corrections
         path.parent.mkdir(parents=True, exist_ok=True)
         self.handle: IO[str] = path.open("w", encoding="utf-8", newline="")
@@ -75,10 +77,10 @@ class _File:
         self.writer.writerow(columns)
 
     def write(self, rows: list[DoseRow]) -> None:
-        for row in rows:
-            if self.notes:
+        if self.notes:
+            for row in rows:
                 row.clinic_note = self.rng.choice(NOTES) if self.rng.random() < 0.05 else ""
-            self.writer.writerow([getattr(row, column) for column in self.columns])
+        self.writer.writerows(map(self.cells, rows))
         self.rows += len(rows)
 
 
@@ -100,17 +102,18 @@ class DosingFiles:
 
     def write_day(self, day: date, rng: random.Random, rows: list[DoseRow], protected: set[str]) -> None:
         rows = self._with_bad_rows(rng, day, rows)
+        number = self.record_ids
         for row in rows:
-            self.record_ids += 1
-            row.record_id = f"DOS{self.record_ids:07d}"
+            number += 1
+            row.record_id = f"DOS{number:07d}"
             if row.blank:
                 setattr(row, row.blank, "")
-            self.tally.add(row)
+        self.record_ids = number
+        self.tally.add_all(rows)
         self._plan_corrections(rng, day, rows, protected)
         if self.layout == "daily":  # corrections of earlier days arrive with this day's rows
             arriving = self.corrections.pop(day, [])
-            for fixed in arriving:
-                self.tally.add(fixed)
+            self.tally.add_all(arriving)
             rows += arriving
         if rows:
             self._file_for(day).write(rows)
@@ -146,8 +149,7 @@ class DosingFiles:
         corrections = _File(path, self.files, rng, corrections=True)
         corrections.write(fixed)
         corrections.handle.close()
-        for row in fixed:
-            self.tally.add(row)
+        self.tally.add_all(fixed)
         self.tally.files[f"dosing/{path.name}"] = len(fixed)
         self.arrive(path, datetime.combine(self.window.end + timedelta(days=1), time(6, 0)))
 

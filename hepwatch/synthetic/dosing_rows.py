@@ -124,18 +124,20 @@ def kratom_rows(rng: random.Random, span: DoseSpan, day: date, iso: str, rows: l
     patient = span.patient
     habit = patient.kratom_habit
     assert habit is not None
-    step = 500.0 if habit.unit == "mg" else 0.5
+    mrn, style, unit, product = patient.mrn, patient.kratom_style, habit.unit, habit.product
+    step = 500.0 if unit == "mg" else 0.5
+    random = rng.random
     for _ in range(min(3, max(1, habit.doses_per_day + one_of(rng, DOSE_COUNT_JITTER)))):
-        amount = max(step, round(habit.dose * (0.8 + 0.4 * rng.random()) / step) * step)
-        source = "observed" if rng.random() < 0.05 else "self_report"
+        amount = round(habit.dose * (0.8 + 0.4 * random()) / step) * step
+        source = "observed" if random() < 0.05 else "self_report"
         rows.append(
             DoseRow(
-                patient.mrn,
+                mrn,
                 one_of(rng, KRATOM_SPELLINGS),
-                habit.product if rng.random() < 0.9 else "",
-                _amount(amount),
-                habit.unit,
-                _taken_at(rng, iso, patient.kratom_style, (7, 22)),
+                product if random() < 0.9 else "",
+                _amount(amount if amount > step else step),
+                unit,
+                _taken_at(rng, iso, style, (7, 22)),
                 source,
                 day,
             )

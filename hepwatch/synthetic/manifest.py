@@ -20,6 +20,7 @@ from hepwatch.synthetic.population import Window
 OBSERVATION_DEFECTS = ("missing_collection_time", "non_numeric_value", "unknown_unit", "unmapped_code")
 NOT_ACCEPTED = ("missing_patient_id", "duplicate_resend", "non_oru")
 SUBSTANCE_ALIASES = {"mitragyna speciosa": "kratom"}
+VALID_KINDS = frozenset({"dose", "other_substance"})
 
 
 def _sorted(counter: Counter[str]) -> dict[str, int]:
@@ -99,11 +100,18 @@ class DosingTally:
         self.substances: Counter[str] = Counter()
         self.files: dict[str, int] = {}
 
-    def add(self, row: DoseRow) -> None:
-        self.kinds[row.kind] += 1
-        if row.kind in ("dose", "other_substance"):
-            name = row.substance.lower()
-            self.substances[SUBSTANCE_ALIASES.get(name, name)] += 1
+    def add_all(self, rows: list[DoseRow]) -> None:
+        kinds, substances = self.kinds, self.substances
+        kinds.update(row.kind for row in rows)
+        substances.update(row.substance for row in rows if row.kind in VALID_KINDS)
+
+    def _by_substance(self) -> Counter[str]:
+        """As written (Kratom, KRATOM, Mitragyna speciosa...), counted under one name each."""
+        named: Counter[str] = Counter()
+        for written, count in self.substances.items():
+            name = written.lower()
+            named[SUBSTANCE_ALIASES.get(name, name)] += count
+        return named
 
     def summary(self) -> dict:
         kinds = self.kinds
@@ -114,7 +122,7 @@ class DosingTally:
             "bad_rows": _sorted(Counter({k: v for k, v in kinds.items() if k not in valid})),
             "corrections": kinds["correction"],
             "other_substance": kinds["other_substance"],
-            "by_substance": _sorted(self.substances),
+            "by_substance": _sorted(self._by_substance()),
             "by_file": dict(sorted(self.files.items())),
         }
 

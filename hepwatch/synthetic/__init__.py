@@ -5,7 +5,8 @@ layout of contract section 2, a day at a time. Module map: cohort (quotas by `ra
 its own stream: population, injuries, schedule) -> for each day: lab_orders / lab_lifecycle (what each lab
 sends, with lifecycle and defects) -> lab_feed (messages by sending day, control IDs, resends) ->
 lab_messages (ER7 text) -> lab_files (framing); dosing_rows -> dosing_files; manifest and injury_truth (the
-ground truth); feed_writer ties them together; layout lists a day's files.
+ground truth); feed_parts runs the day loop in parts (processes), feed_writer ties them together; layout
+lists a day's files.
 """
 
 from hepwatch.synthetic.feed_writer import generate_feeds, lab_messages

@@ -127,7 +127,7 @@ def bench_fraction(source: Path, days: int, scratch: Path, persistent: bool) -> 
     return result
 
 
-HISTORY = {"seed": 4, "patients": 1, "days": 10950, "start": date(1996, 1, 1)}  # 137 messages, 30 years
+HISTORY = {"seed": 4, "patients": 1, "days": 10950, "start": date(1996, 1, 1)}  # 177 messages, 30 years
 HISTORY_TARGET = 10.0  # seconds (issue 15: about 100 messages spread over 30 years, full run)
 
 

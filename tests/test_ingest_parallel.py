@@ -226,8 +226,7 @@ if __name__ == "__main__":
 def test_memory_does_not_grow_with_the_number_of_files(tmp_path):
     """The same 8,000 messages as 20 files and as 200: the peak memory of the ingesting process tree (the
     writer and its readers) stays the same within a tolerance; no timing is asserted."""
-    sys.path.insert(0, str(PROJECT / "bench"))
-    from generate_feed import messages
+    from hepwatch.synthetic import lab_messages as messages
 
     texts = [m + "\r\n" for m in messages(11, 8_000)]
     peaks = {}

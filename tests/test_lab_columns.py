@@ -12,7 +12,6 @@ The whole 1,000,000-message bench feed is compared by `make bench-identity` (abo
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -20,10 +19,8 @@ import pytest
 
 from hepwatch.ingest import lab_columns
 from hepwatch.ingest.lab_columns import LabColumnsReader, differences
+from hepwatch.synthetic import lab_messages as messages
 from tests.conftest import CORPUS, PROJECT
-
-sys.path.insert(0, str(PROJECT / "bench"))
-from generate_feed import DEFAULT_SEED, messages
 
 SAMPLE_LABS = sorted((PROJECT / "sample_feeds" / "labs").rglob("*.hl7"))
 CORPUS_FILES = sorted(CORPUS.glob("*.hl7"))
@@ -110,7 +107,7 @@ def test_the_column_wise_paths_on_every_odd_input(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_generated_bench_feed(reader: LabColumnsReader) -> None:
-    text = "".join(m + "\r\n" for m in messages(DEFAULT_SEED, 20_000))
+    text = "".join(m + "\r\n" for m in messages(20260501, 20_000))
     assert_identical(text.encode(), reader)
     columns = reader.read(text)
     outcomes = dict(columns.messages.group_by("outcome").len().iter_rows())

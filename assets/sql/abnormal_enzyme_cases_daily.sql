@@ -39,8 +39,7 @@ graded AS (
     LEFT JOIN ref.ctcae_grade_bounds AS g
         ON g.analyte = r.analyte
         AND g.basis = r.basis
-        AND (r.ratio > g.lower OR (g.lower_inclusive AND r.ratio = g.lower))
-        AND (g.upper IS NULL OR r.ratio < g.upper OR (g.upper_inclusive AND r.ratio = g.upper))
+        AND in_grade_bounds(r.ratio, g.lower, g.lower_inclusive, g.upper, g.upper_inclusive)
 ),
 days AS (
     SELECT

@@ -97,6 +97,11 @@ CREATE OR REPLACE MACRO threshold(threshold_name) AS (
     SELECT value FROM ref.signal_thresholds WHERE name = threshold_name
 );
 
+-- Whether a ratio lies within a grade's bounds (exact: domain.md section 3, "3.0 x ULN is grade 1").
+CREATE OR REPLACE MACRO in_grade_bounds(ratio, lower, lower_inclusive, upper, upper_inclusive) AS
+    (ratio > lower OR (lower_inclusive AND ratio = lower))
+    AND (upper IS NULL OR ratio < upper OR (upper_inclusive AND ratio = upper));
+
 -- The CTCAE grade of a ratio (x ULN or x baseline) for one analyte; 0 below grade 1 (the same bounds
 -- abnormal_enzyme_cases_daily joins to).
 CREATE OR REPLACE MACRO ctcae_grade(grade_analyte, grade_basis, ratio) AS (
@@ -104,8 +109,7 @@ CREATE OR REPLACE MACRO ctcae_grade(grade_analyte, grade_basis, ratio) AS (
     FROM ref.ctcae_grade_bounds AS g
     WHERE g.analyte = grade_analyte
         AND g.basis = grade_basis
-        AND (ratio > g.lower OR (g.lower_inclusive AND ratio = g.lower))
-        AND (g.upper IS NULL OR ratio < g.upper OR (g.upper_inclusive AND ratio = g.upper))
+        AND in_grade_bounds(ratio, g.lower, g.lower_inclusive, g.upper, g.upper_inclusive)
 );
 
 -- Injury pattern from R (or nR): >= 5 hepatocellular, <= 2 cholestatic, between mixed (domain.md 4).

@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from hepwatch.ingest.feed_files import FEED_KINDS, feed_listing
 from hepwatch.warehouse import fetch_value
 
 # Results and doses look back 30 days (Hy's law window, new-case rule, exposure tail, domain.md sections 4
@@ -236,6 +237,19 @@ def _write_state(warehouse_dir: Path, state: dict[str, Any]) -> None:
     temporary = target.with_name(f".{PLAN_FILE}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
     os.replace(temporary, target)  # the sensor never reads half a file
+
+
+def changed_files(feeds: Path, warehouse: Path) -> dict[str, tuple[int, int]]:
+    """Feed files whose (size, mtime) differ from what the last ingestion of their kind found (`stat` only:
+    the sensor's test, and `hepwatch run`'s before it starts a run)."""
+    ingested = read_state(warehouse).get("ingested", {})
+    changed = {}
+    for kind in FEED_KINDS:
+        known = ingested.get(kind, {})
+        for name, stamp in feed_listing(feeds, kind).items():
+            if known.get(name) != list(stamp):
+                changed[name] = stamp
+    return changed
 
 
 def record_ingested(warehouse_dir: Path, kind: str, listing: dict[str, tuple[int, int]]) -> None:

@@ -18,8 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitions import CLINICAL_DAYS, partition_changes
-from hepwatch.ingest.feed_files import FEED_KINDS, feed_listing
-from hepwatch.pending import PLAN_FILE, read_state
+from hepwatch.pending import PLAN_FILE, changed_files, read_state
 from pipelines.jobs import build_days_job, refresh_job
 from pipelines.resources import Feeds, Warehouse
 
@@ -50,18 +49,6 @@ class Next:
     tags: dict[str, str]
     key: str
     reason: str
-
-
-def changed_files(feeds: Path, warehouse: Path) -> dict[str, tuple[int, int]]:
-    """Feed files whose (size, mtime) differ from what the last ingestion of their kind found."""
-    ingested = read_state(warehouse).get("ingested", {})
-    changed = {}
-    for kind in FEED_KINDS:
-        known = ingested.get(kind, {})
-        for name, stamp in feed_listing(feeds, kind).items():
-            if known.get(name) != list(stamp):
-                changed[name] = stamp
-    return changed
 
 
 def read_new_files(feeds: Path, warehouse: Path, settle_seconds: float, now: float) -> Next | str:

@@ -207,21 +207,16 @@ def _unchanged(feeds: Path, warehouse: Path) -> dict[str, object] | None:
     """The figures of the warehouse as it stands when nothing calls for a run: every feed file as the last
     ingestion found it (size and modification time: the test the sensor makes), no day pending, the same
     reference data and SQL, and a published database. None when something does."""
-    from hepwatch.ingest.feed_files import FEED_KINDS, feed_listing
-    from hepwatch.pending import fingerprint, read_state
+    from hepwatch.pending import changed_files, fingerprint, read_state
     from hepwatch.warehouse import WarehousePaths
     from pipelines.locations import reference_inputs
 
     state = read_state(warehouse)
-    ingested = state.get("ingested", {})
     if (
         not WarehousePaths(warehouse).analytics.exists()
         or state.get("pending") != []
         or state.get("reference") != fingerprint(reference_inputs())
-        or any(
-            {name: list(stamp) for name, stamp in feed_listing(feeds, kind).items()} != ingested.get(kind)
-            for kind in FEED_KINDS
-        )
+        or changed_files(feeds, warehouse)
     ):
         return None
     days = state.get("days", [])

@@ -14,11 +14,11 @@ import pandera.polars as pa
 from assets.checks import column_schema, schema_valid, schema_valid_spec, schema_valid_window
 from assets.ingest import load_reference_tables
 from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, daily_partitions, single_run, window
+from assets.resources import Feeds, Monitoring, Warehouse
 from assets.tables import bind, read_table, replace_table, replace_window, sql
 from assets.timing import Phases
 from hepwatch.stage import STAGED, replace_days, stage_dir
 from hepwatch.stage import connect as stage_connect
-from pipelines.resources import Feeds, Monitoring, Warehouse
 
 # Every SQL-built table, in the order they are defined (upstream first), with its query parameters: a
 # whole-history table reads daily ones even when no day was ever built (feeds with nothing datable).

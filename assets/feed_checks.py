@@ -1,7 +1,7 @@
 """Asset checks that monitors watch on ingestion and the marts (contract section 5).
 
 Each check's metadata says what failed: counts, the first failing files, codes, days or message control IDs,
-never a name or MRN. Thresholds are the `monitoring` resource's configuration (pipelines/resources.py).
+never a name or MRN. Thresholds are the `monitoring` resource's configuration (assets/resources.py).
 """
 
 import dagster as dg
@@ -10,8 +10,8 @@ import polars as pl
 from assets.checks import markdown_table
 from assets.ingest import dosing_feed, lab_feed
 from assets.marts import abnormal_enzyme_cases_daily, lab_results
+from assets.resources import Monitoring, Warehouse
 from assets.staging import liver_observations
-from pipelines.resources import Monitoring, Warehouse
 
 SHOWN = 20
 

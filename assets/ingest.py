@@ -6,16 +6,16 @@ import dagster as dg
 import duckdb
 
 from assets.partitions import WAREHOUSE_POOL, add_days, buildable_days
+from assets.resources import Feeds, Warehouse
 from assets.tables import run_script, sql, table_column_schema
 from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.feed_files import feed_listing
 from hepwatch.ingest.labs import ingest_lab_files
 from hepwatch.pending import fingerprint, mark, record_ingested, record_plan, record_reference
 from hepwatch.pseudonym import Pseudonymizer
+from hepwatch.settings import REFERENCE_DIR, THRESHOLDS_ENV, reference_files, reference_inputs
 from hepwatch.stage import export_landing, stage_dir
 from hepwatch.warehouse import fetch_value, pseudonym_key
-from pipelines.locations import REFERENCE_DIR, THRESHOLDS_ENV, reference_files, reference_inputs
-from pipelines.resources import Feeds, Warehouse
 
 INGEST_OWNERSHIP: dict = {
     "owners": ["team:data-engineering"],

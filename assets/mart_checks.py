@@ -5,7 +5,7 @@ import dagster as dg
 from assets.checks import markdown_table
 from assets.marts import daily_summary, lab_results
 from assets.partitions import run_days
-from pipelines.resources import Warehouse
+from assets.resources import Warehouse
 
 SHOWN = 20
 

@@ -13,9 +13,9 @@ import duckdb
 import polars as pl
 
 from assets.checks import markdown_table
+from assets.resources import Feeds, Monitoring
 from hepwatch.hl7.differential import Hl7apyCannotParse, compare_in_detail
 from hepwatch.hl7.framing import decode_feed_bytes, split_blocks
-from pipelines.resources import Feeds, Monitoring
 
 PARSER_AGREEMENT = "parser_agreement"
 SHOWN = 20

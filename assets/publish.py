@@ -39,9 +39,9 @@ from assets.marts import (
     quarantine,
 )
 from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, buildable_days, completed_days
+from assets.resources import Warehouse
 from hepwatch import pending
 from hepwatch.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
-from pipelines.resources import Warehouse
 from schemas.marts import (
     AbnormalEnzymeCasesDaily,
     DailySummary,

@@ -27,10 +27,10 @@ from assets.marts import (
 )
 from assets.partitions import WAREHOUSE_POOL, buildable_days
 from assets.publish import AFTER_ANY_MART_UPDATE, analytics_database, forget_window_builds
+from assets.resources import Warehouse
 from hepwatch.pending import data_days
 from hepwatch.report.daily import HEADLINE, build_daily_reports
 from hepwatch.warehouse import fetch_value
-from pipelines.resources import Warehouse
 
 REPORTED_AT = "reported_at"  # landing.pending_marks: when the reports were last written
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitions import CLINICAL_DAYS, partition_changes
+from assets.resources import Feeds, Warehouse
 from hepwatch.pending import PLAN_FILE, changed_files, read_state
 from pipelines.jobs import build_days_job, refresh_job
-from pipelines.resources import Feeds, Warehouse
 
 SETTLE_SECONDS = float(os.environ.get("HEPWATCH_SENSOR_SETTLE_SECONDS", "30"))
 TICK_SECONDS = int(os.environ.get("HEPWATCH_SENSOR_INTERVAL_SECONDS", "30"))

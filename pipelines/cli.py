@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from pipelines.locations import default_feeds_dir, default_warehouse_dir
+from hepwatch.settings import default_feeds_dir, default_warehouse_dir
 
 PROCESS_STARTED = time.monotonic()  # this module is imported first: the command's start, near enough
 
@@ -208,8 +208,8 @@ def _unchanged(feeds: Path, warehouse: Path) -> dict[str, object] | None:
     ingestion found it (size and modification time: the test the sensor makes), no day pending, the same
     reference data and SQL, and a published database. None when something does."""
     from hepwatch.pending import changed_files, fingerprint, read_state
+    from hepwatch.settings import reference_inputs
     from hepwatch.warehouse import WarehousePaths
-    from pipelines.locations import reference_inputs
 
     state = read_state(warehouse)
     if (

@@ -3,9 +3,9 @@
 import dagster as dg
 
 from assets import feed_checks, ingest, mart_checks, marts, publish, report, staging
+from assets.resources import default_resources
 from pipelines.automation import daily_build, daily_refresh, feed_file_sensor, publish_after_partial_builds
 from pipelines.jobs import build_days_job, ingest_job, refresh_job
-from pipelines.resources import default_resources
 
 
 @dg.definitions

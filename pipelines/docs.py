@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.locations import PROJECT_ROOT
+from hepwatch.settings import PROJECT_ROOT
 
 DEMO_PSEUDONYM_KEY = "hepwatch-demo-key-public-never-use-for-real-data"
 

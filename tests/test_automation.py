@@ -10,10 +10,10 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
+from assets.resources import Feeds, Warehouse
 from hepwatch.ingest.feed_files import feed_listing
 from hepwatch.pending import PLAN_FILE, record_ingested
 from pipelines.automation import daily_build, daily_refresh, feed_file_sensor
-from pipelines.resources import Feeds, Warehouse
 from tests.hl7_samples import obx, oru
 
 ALT = "1742-6^ALT^LN"

@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import SCHEMA_VALID, column_schema, schema_valid
+from assets.resources import Feeds, Monitoring, Warehouse
 from pipelines.definitions import defs
-from pipelines.resources import Feeds, Monitoring, Warehouse
 from schemas.marts import LabResults
 
 EXPECTED_ASSETS = {

@@ -16,8 +16,8 @@ from assets.feed_checks import (
     unmapped_liver_codes,
 )
 from assets.mart_checks import no_duplicate_results, summary_matches_cases
+from assets.resources import Monitoring, Warehouse
 from pipelines.cli import run
-from pipelines.resources import Monitoring, Warehouse
 from tests.hl7_samples import obx, oru
 from tests.sql_harness import add_results, build, open_scratch
 from tests.test_pipeline_end_to_end import write_feeds
@@ -152,7 +152,7 @@ def test_parser_agreement_passes_on_real_messages_and_fails_with_both_readings(t
 
     import hepwatch.hl7.encoding
     from assets.parser_agreement import parser_agreement
-    from pipelines.resources import Feeds
+    from assets.resources import Feeds
 
     feeds = write_feeds(tmp_path / "feeds")
     (feeds / "labs" / "northlab" / "2026-06-02.hl7").write_text(

@@ -1,4 +1,4 @@
-"""Resources: where the feeds are read from and where the warehouse lives (defaults: pipelines.locations)."""
+"""Resources: where the feeds are read from and where the warehouse lives (defaults: hepwatch.settings)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from hepwatch.settings import default_feeds_dir, default_warehouse_dir
 from hepwatch.warehouse import WarehousePaths, open_warehouse
-from pipelines.locations import default_feeds_dir, default_warehouse_dir
 
 
 class Feeds(dg.ConfigurableResource):

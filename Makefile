@@ -40,7 +40,7 @@ fuzz: $(STAMP)  ## fuzz the HL7 reader, then the dosing CSV reader, FUZZ_SECONDS
 	$(BIN)/python fuzz/fuzz_reader.py --target labs --seconds $${FUZZ_SECONDS:-60}
 	$(BIN)/python fuzz/fuzz_reader.py --target dosing --seconds $${FUZZ_SECONDS:-60}
 
-bench: $(STAMP)  ## ingestion benchmark (issue 5): 1M generated ORU messages; writes bench/results.json
+bench: $(STAMP)  ## ingestion benchmark: 1M generated ORU messages; writes bench/results.json
 	$(BIN)/python bench/run_bench.py --messages $${BENCH_MESSAGES:-1000000} --files $${BENCH_FILES:-200} \
 		--profile $${BENCH_PROFILE:-50000}
 

@@ -160,7 +160,7 @@ def test_column_schema_comes_from_the_model_with_descriptions():
 
 
 def test_materialize_reports_row_count_and_column_schema_on_every_asset(tmp_path):
-    from tests.test_pipeline_end_to_end import write_feeds
+    from tests.support.hand_feed import write_feeds
 
     feeds = write_feeds(tmp_path / "feeds")
     definitions = defs()

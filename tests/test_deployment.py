@@ -26,8 +26,8 @@ import pytest
 
 from pipelines.definitions import defs
 from tests.hl7_samples import obx, oru
-from tests.test_pipeline_end_to_end import write_feeds
-from tests.test_webserver import BIN, PROJECT, start_webserver, stop
+from tests.support.hand_feed import write_feeds
+from tests.support.webserver import BIN, PROJECT, start_webserver, stop
 
 pytestmark = pytest.mark.deployment
 

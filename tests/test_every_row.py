@@ -1,5 +1,5 @@
 """Every dosing row in exactly one place: a record that reaches the marts, or a row in marts.quarantine with
-its reason. Odd dates and doses included (issue: nothing leaked, nothing lost)."""
+its reason. Odd dates and doses included (nothing leaked, nothing lost)."""
 
 import json
 import os
@@ -7,7 +7,7 @@ import os
 import duckdb
 
 from pipelines.cli import run
-from tests.test_pipeline_end_to_end import write_feeds
+from tests.support.hand_feed import write_feeds
 
 ODD_ROWS = (
     "X1,MRN001,HWCLINIC,kratom,,1e308,g,2026-06-02,self_report\n"  # an infinite total if it were kept
@@ -114,7 +114,7 @@ def test_a_file_without_line_breaks_is_unreadable_and_read_in_bounded_memory(tmp
     held; the README states the bound, 600 MB of peak RSS for such a file, measured in a child process."""
     import subprocess
 
-    from tests.test_webserver import BIN, PROJECT
+    from tests.support.webserver import BIN, PROJECT
 
     feeds = write_feeds(tmp_path / "feeds")
     one = (

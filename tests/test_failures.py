@@ -14,8 +14,8 @@ import duckdb
 import pytest
 
 from pipelines.cli import run
-from tests.test_pipeline_end_to_end import write_feeds
-from tests.test_webserver import BIN, PROJECT
+from tests.support.hand_feed import write_feeds
+from tests.support.webserver import BIN, PROJECT
 
 HEPWATCH = BIN / "hepwatch"
 ENV = dict(os.environ)  # with the tests' pseudonymization key (conftest)

@@ -1,4 +1,4 @@
-"""Incremental runs (issue 7): `hepwatch run` rebuilds only the days whose data changed, and what it
+"""Incremental runs: `hepwatch run` rebuilds only the days whose data changed, and what it
 publishes is what a run over everything from scratch publishes; with nothing new it builds nothing."""
 
 import hashlib
@@ -11,7 +11,7 @@ import pytest
 from hepwatch.pending import WINDOW_DAYS, build_ranges
 from hepwatch.synthetic import generate_feeds
 from pipelines.cli import run
-from tests.test_backfill import tables
+from tests.support.backfill import tables
 
 FIRST = date(2026, 6, 1)
 

@@ -1,4 +1,4 @@
-"""marts.liver_injury_episodes on hand-written rows (issue 6; RUCAM bands from domain.md section 6).
+"""marts.liver_injury_episodes on hand-written rows (RUCAM bands from domain.md section 6).
 
 Results have ULN 1 (value = x ULN); day offsets from 2026-06-01; kratom doses of 2 g.
 """

@@ -35,7 +35,7 @@ import assets.factory
 from pipelines.cli import RunFailed, run
 from schemas.marts import LabResults
 from tests.hl7_samples import obx, oru
-from tests.test_pipeline_end_to_end import ALT, write_feeds
+from tests.support.hand_feed import ALT, write_feeds
 
 PROJECT = Path(__file__).resolve().parent.parent
 HEPWATCH = Path(sys.executable).parent / "hepwatch"  # the project's .venv/bin/hepwatch

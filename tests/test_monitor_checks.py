@@ -20,7 +20,7 @@ from assets.resources import Monitoring, Warehouse
 from pipelines.cli import run
 from tests.hl7_samples import obx, oru
 from tests.sql_harness import add_results, build, open_scratch
-from tests.test_pipeline_end_to_end import write_feeds
+from tests.support.hand_feed import write_feeds
 
 ALT = "1742-6^ALT^LN"
 

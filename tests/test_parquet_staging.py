@@ -22,7 +22,7 @@ from hepwatch.pending import data_span
 from hepwatch.synthetic import generate_feeds
 from hepwatch.warehouse import connect
 from pipelines.cli import run
-from tests.test_backfill import run_range, tables
+from tests.support.backfill import run_range, tables
 
 FIRST = date(2026, 6, 1)
 # Step processes started afresh (spawn): a forkserver started by an earlier test in this process would hand

@@ -8,7 +8,7 @@ import pytest
 
 from hepwatch.warehouse import PseudonymKeyError, connect, pseudonym_key
 from pipelines.cli import main
-from tests.test_pipeline_end_to_end import write_feeds
+from tests.support.hand_feed import write_feeds
 
 ENV = "HEPWATCH_PSEUDONYM_KEY"
 

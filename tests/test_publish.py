@@ -5,7 +5,7 @@ import duckdb
 
 from pipelines.cli import run
 from tests.hl7_samples import obx, oru
-from tests.test_pipeline_end_to_end import write_feeds
+from tests.support.hand_feed import write_feeds
 
 ALT = "1742-6^ALT^LN"
 

@@ -1,4 +1,4 @@
-"""A warehouse written before issue 5 (observations in one wide table), or before landing.lab_patients
+"""A warehouse of the older layout (observations in one wide table), or before landing.lab_patients
 (patient_key on every landing.lab_obx row), is moved, on first connect, into the normalised landing tables
 behind the landing.lab_observations view, and reads back row for row."""
 
@@ -37,7 +37,7 @@ def _ingested(tmp_path: Path) -> tuple[Path, list[tuple], list[str]]:
 def test_a_wide_observation_table_is_migrated_row_for_row(tmp_path: Path) -> None:
     warehouse, expected, columns = _ingested(tmp_path)
 
-    # Turn it back into the layout before issue 5: one wide table (keys as 40 hex digits, as they were).
+    # Turn it back into the older layout: one wide table (keys as 40 hex digits, as they were).
     conn = duckdb.connect(str(warehouse / "hepwatch.duckdb"))
     conn.execute(
         "CREATE TABLE landing.wide AS SELECT * REPLACE (observation_key || 'abcd1234' AS observation_key) "

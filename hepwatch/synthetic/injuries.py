@@ -65,10 +65,6 @@ class Injury:
     def latency_days(self) -> int:
         return (self.onset - self.kratom_start).days
 
-    @property
-    def designed_hys_law(self) -> bool:
-        return self.variant == "hys_law"
-
     def value(self, analyte: str, base: float, day: date) -> float:
         """Log-linear rise from onset to peak, then exponential return towards the baseline.
 

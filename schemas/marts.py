@@ -255,7 +255,8 @@ class MonitoringGaps(pa.DataFrameModel):
 
 class LiverInjuryEpisodes(pa.DataFrameModel):
     """One row per patient and liver injury episode (case days with gaps of at most 30 days): onset, peaks,
-    pattern at onset, latency from kratom start (RUCAM), kratom stopping, dechallenge, resolution, rechallenge."""
+    pattern at onset, latency from kratom start (RUCAM), kratom stopping, dechallenge, resolution, rechallenge,
+    and dose and response: whether the dose was lowered or stopped after onset and how the enzymes moved."""
 
     patient_key: str = pa.Field(str_matches=PATIENT_KEY_PATTERN, description=PATIENT_KEY)
     episode_no: pl.Int32 = pa.Field(ge=1, description="1 for the patient's first injury episode, then 2, ...")
@@ -311,6 +312,78 @@ class LiverInjuryEpisodes(pa.DataFrameModel):
     rechallenge: bool = pa.Field(
         description="The episode began within 90 days of restarting kratom after an earlier episode's dechallenge"
     )
+    kratom_7d_g_before_onset: float = pa.Field(
+        nullable=True, ge=0, description="Kratom grams over the 7 days before onset; NULL when none was taken"
+    )
+    dose_change: str = pa.Field(
+        nullable=True,
+        isin=["stopped", "reduced", "not_lowered"],
+        description="First change on or after onset: the 7-day total at most half the dose before onset "
+        "(stopped when 0), or not_lowered (domain.md section 6, dose and response)",
+    )
+    dose_change_date: pl.Date = pa.Field(
+        nullable=True, description="Day the 7-day total first fell to half or less"
+    )
+    kratom_7d_g_after_change: float = pa.Field(
+        nullable=True, ge=0, description="Kratom grams over the 7 days up to the change"
+    )
+    response_after_change: str = pa.Field(
+        nullable=True,
+        isin=["strong", "positive", "none"],
+        description="Dechallenge counted from the change: hepatocellular ALT below half its peak within 8 days "
+        "(strong) or 30 (positive); cholestatic or mixed ALP or TBIL within 180 days (positive); else none",
+    )
+    rechallenge_after_dose_rise: bool = pa.Field(
+        nullable=True,
+        description="After the change, the dose rose again (7-day total above half the dose before onset) and "
+        "ALT (hepatocellular) or ALP (otherwise) reached the episode's peak again",
+    )
 
     class Config:
         unique = ("patient_key", "episode_no")
+
+
+class ActionList(pa.DataFrameModel):
+    """Today's prioritised action list: one row per patient a clinic should act on as of the last date in the
+    data, most urgent first, for what happened in the 7 days up to it: 1 potential Hy's law or an FDA
+    stopping signal, 2 a grade 3+ case day, 3 a rising grade 2, 4 a monitoring gap."""
+
+    as_of_date: pl.Date = pa.Field(description="Latest lab collection date or dose date in the data")
+    rank: pl.Int32 = pa.Field(
+        ge=1, description="Place on the list: by priority, then worst enzyme x ULN (days overdue for gaps)"
+    )
+    patient_key: str = pa.Field(unique=True, str_matches=PATIENT_KEY_PATTERN, description=PATIENT_KEY)
+    priority: pl.Int32 = pa.Field(
+        ge=1,
+        le=4,
+        description="1 potential Hy's law or FDA stopping signal, 2 grade 3+, 3 rising grade 2, 4 monitoring gap",
+    )
+    reasons: str = pa.Field(description="Every finding that put the patient on the list, with its day")
+    rules: str = pa.Field(
+        description="The rules behind them: FDA 2009 DILI guidance, CTCAE v5, hepwatch monitoring policy"
+    )
+    latest_finding_date: pl.Date = pa.Field(description="Day of the latest finding")
+    latest_alt_xuln: float = x_uln("Latest ALT x ULN on or before as_of_date")
+    latest_ast_xuln: float = x_uln("Latest AST x ULN on or before as_of_date")
+    latest_alp_xuln: float = x_uln("Latest ALP x ULN on or before as_of_date")
+    latest_tbil_xuln: float = x_uln("Latest total bilirubin x ULN on or before as_of_date")
+    latest_result_date: pl.Date = pa.Field(nullable=True, description="Day of the latest of those results")
+    amino_trend: str = pa.Field(
+        nullable=True,
+        isin=["up", "down", "same"],
+        description="The last ALT-or-AST result day (higher x ULN of the two) against the one before",
+    )
+    days_since_kratom_start: pl.Int32 = pa.Field(
+        nullable=True, description="Days since the first dose of the current kratom exposure episode"
+    )
+    kratom_7d_g: float = pa.Field(ge=0, description="Kratom grams over the 7 days up to as_of_date")
+    kratom_prior_28d_g: float = pa.Field(ge=0, description="Kratom grams over the 28 days before those 7")
+    due_date: pl.Date = pa.Field(
+        nullable=True, description="Monitoring gaps: when the next ALT or AST was due"
+    )
+    days_overdue: pl.Int32 = pa.Field(
+        nullable=True, gt=0, description="Monitoring gaps: as_of_date minus due_date"
+    )
+
+    class Config:
+        unique = ("as_of_date", "rank")

@@ -117,3 +117,5 @@ def build(conn: duckdb.DuckDBPyConnection, first: int = -400, last: int = 400) -
     replace_table(conn, "marts.edish", sql("edish"))
     replace_table(conn, "marts.monitoring_gaps", sql("monitoring_gaps"))
     replace_table(conn, "marts.liver_injury_episodes", sql("liver_injury_episodes"))
+    replace_window(conn, "marts.stopping_signals", sql("stopping_signals"), "signal_date", day(first), day(last))
+    replace_table(conn, "marts.action_list", sql("action_list"), start=None, end=None)

@@ -113,3 +113,63 @@ def test_rechallenge_within_90_days_of_restarting_after_a_dechallenge(conn):
         (2, day(100), "not_stopped", True),
     ]
     assert episodes(conn, "b", columns)[1][3] is False
+
+
+def daily_kratom(conn, patient: str, days, mg: float) -> None:
+    add_doses(conn, [(patient, d, "kratom", mg) for d in days])
+
+
+def test_dose_reduced_after_onset_with_a_strong_alt_response(conn):
+    # 4 g a day on days 0 to 19: the 7 days before onset (day 20) hold 28 g. From day 20 on, 1 g a day.
+    # 7-day totals: day 20 = 6 x 4 + 1 = 25, day 21 = 22, day 22 = 19, day 23 = 16, day 24 = 13 (<= 14, half
+    # of 28): the change is on day 24, 13 g. Hepatocellular (ALT only, nR from ALT): ALT 6 on day 20, peak
+    # 8 on day 25, 3.9 on day 30 (5 days after the peak, below half of 8), 30 days from the change or less.
+    daily_kratom(conn, "a", range(0, 20), 4000.0)
+    daily_kratom(conn, "a", range(20, 60), 1000.0)
+    add_results(
+        conn, [("a", 20, "ALT", 6.0), ("a", 20, "ALP", 1.0), ("a", 25, "ALT", 8.0), ("a", 30, "ALT", 3.9)]
+    )
+    build(conn)
+    assert episodes(
+        conn,
+        "a",
+        "pattern_at_onset, kratom_7d_g_before_onset, dose_change, dose_change_date, kratom_7d_g_after_change, "
+        "response_after_change, rechallenge_after_dose_rise",
+    ) == [("hepatocellular", 28.0, "reduced", day(24), 13.0, "strong", False)]
+
+
+def test_dose_stopped_without_a_fall_and_never_lowered(conn):
+    # b: 2 g a day on days 0 to 9, none after: onset day 10 (14 g in the 7 days before). 7-day totals from
+    # day 10: 12, 10, 8, 6 (day 13: <= 7, the change, reduced), ..., day 16: 0. The change is the first day
+    # at or below half: day 13, 6 g, so `reduced` (the stop comes later). Cholestatic: ALT 1.2, ALP 3 on
+    # day 10; ALP 2.0 on day 40 is not below half of 3: no response.
+    daily_kratom(conn, "b", range(0, 10), 2000.0)
+    add_results(conn, [("b", 10, "ALT", 1.2), ("b", 10, "ALP", 3.0), ("b", 40, "ALP", 2.0)])
+    # c: 2 g every day from day 0 to 60, onset day 10: never lowered.
+    daily_kratom(conn, "c", range(0, 61), 2000.0)
+    add_results(conn, [("c", 10, "ALT", 3.0), ("c", 35, "ALT", 2.5)])
+    # d: 3 g on day 0 to 6 only, then nothing: onset day 20, no kratom in the 7 days before: NULL.
+    daily_kratom(conn, "d", range(0, 7), 3000.0)
+    add_results(conn, [("d", 20, "ALT", 3.0)])
+    build(conn)
+    columns = "dose_change, dose_change_date, kratom_7d_g_after_change, response_after_change"
+    assert episodes(conn, "b", columns) == [("reduced", day(13), 6.0, "none")]
+    assert episodes(conn, "c", columns) == [("not_lowered", None, None, None)]
+    assert episodes(conn, "d", columns) == [(None, None, None, None)]
+
+
+def test_stopping_is_the_limit_of_a_reduction_and_a_dose_rise_can_rechallenge(conn):
+    # e: 3 g a day on days 0 to 9 (21 g before onset day 10), none on days 10 to 29: 7-day totals 18, 15,
+    # 12, 9 (day 13: <= 10.5, reduced). f: 5 g on day 9 only (5 g before onset day 10); none after: the
+    # 7-day total on day 16 is 0 and on days 10 to 15 it is 5 (> 2.5): the change is day 16, stopped.
+    # e restarts 3 g a day on days 30 to 40: on day 30 the 7-day total is 3 g (<= 10.5), day 33: 12 > 10.5,
+    # a dose rise; ALT 4.0 on day 45 reaches the episode's peak (4.0 on day 10) again: positive rechallenge.
+    daily_kratom(conn, "e", range(0, 10), 3000.0)
+    daily_kratom(conn, "e", range(30, 41), 3000.0)
+    add_results(conn, [("e", 10, "ALT", 4.0), ("e", 20, "ALT", 1.5), ("e", 45, "ALT", 4.0)])
+    daily_kratom(conn, "f", [9], 5000.0)
+    add_results(conn, [("f", 10, "ALT", 2.0)])
+    build(conn)
+    columns = "dose_change, dose_change_date, rechallenge_after_dose_rise"
+    assert episodes(conn, "e", columns)[0] == ("reduced", day(13), True)
+    assert episodes(conn, "f", columns) == [("stopped", day(16), False)]

@@ -12,6 +12,19 @@
 --     is at or below its ULN.
 --   rechallenge: the episode starts within 90 days of kratom restarting after an earlier episode whose
 --     kratom was stopped (a dechallenge).
+-- Dose and response (domain.md section 6, hepwatch's reading of RUCAM's dechallenge for a lowered dose):
+--   the dose before onset: kratom grams over the 7 days before the onset day, [onset-7, onset-1];
+--   a dose change: the first day c on or after onset whose 7-day total, over [c-6, c], is at most half of
+--     it: `stopped` when that total is 0, else `reduced`; `not_lowered` when no such day came (as of the last
+--     date in the data); NULL when no kratom was taken in the 7 days before onset;
+--   the response, counted from the change day: hepatocellular (by the pattern at onset, or no pattern for
+--     want of an ALP) ALT falling below
+--     half its peak on or after c within 8 days of c (`strong`) or 30 days (`positive`); cholestatic or mixed:
+--     ALP or TBIL below half their peak within 180 days (`positive`); else `none`;
+--   a positive rechallenge after a dose rise: after the change, a day on which the 7-day total is again
+--     above half the dose before onset, followed by the same enzyme (ALT when hepatocellular or no pattern,
+--     ALP when cholestatic or mixed)
+--     reaching its peak over the episode's case days again.
 WITH cases AS (
     SELECT
         *,
@@ -112,6 +125,95 @@ dechallenge AS (
     FROM falls
     GROUP BY ALL
 ),
+kratom_days AS (
+    SELECT patient_key, dose_date, sum(dose_mg) / 1000 AS grams
+    FROM staging.dosing_records
+    WHERE substance = 'kratom'
+    GROUP BY ALL
+),
+dose_before AS (
+    SELECT e.patient_key, e.episode_no, sum(k.grams) AS grams_before
+    FROM episodes AS e
+    JOIN kratom_days AS k
+        ON k.patient_key = e.patient_key AND k.dose_date >= e.onset_date - 7 AND k.dose_date < e.onset_date
+    GROUP BY ALL
+),
+weekly AS (
+    -- the 7-day total on each day from onset to the last date in the data
+    SELECT d.patient_key, d.episode_no, d.day, d.grams_before, coalesce(sum(k.grams), 0) AS grams_7d
+    FROM (
+        SELECT b.patient_key, b.episode_no, b.grams_before, CAST(t.g AS DATE) AS day
+        FROM dose_before AS b
+        JOIN episodes AS e USING (patient_key, episode_no)
+        CROSS JOIN as_of AS a
+        CROSS JOIN generate_series(CAST(e.onset_date AS TIMESTAMP), CAST(a.as_of_date AS TIMESTAMP), INTERVAL 1 DAY) AS t(g)
+    ) AS d
+    LEFT JOIN kratom_days AS k
+        ON k.patient_key = d.patient_key AND k.dose_date > d.day - 7 AND k.dose_date <= d.day
+    GROUP BY d.patient_key, d.episode_no, d.day, d.grams_before
+),
+dose_change AS (
+    SELECT patient_key, episode_no, min(day) AS change_date,
+        arg_min(grams_7d, day) AS grams_after_change
+    FROM weekly
+    WHERE grams_7d <= 0.5 * grams_before
+    GROUP BY ALL
+),
+dose_rise AS (
+    SELECT w.patient_key, w.episode_no, min(w.day) AS rise_date
+    FROM weekly AS w
+    JOIN dose_change AS c USING (patient_key, episode_no)
+    WHERE w.day > c.change_date AND w.grams_7d > 0.5 * w.grams_before
+    GROUP BY ALL
+),
+after_change AS (
+    SELECT c.patient_key, c.episode_no, c.change_date, r.analyte, r.collected_date, r.x_uln
+    FROM dose_change AS c
+    JOIN marts.lab_results AS r
+        ON r.patient_key = c.patient_key AND r.collected_date >= c.change_date
+        AND r.analyte IN ('ALT', 'ALP', 'TBIL')
+),
+change_peaks AS (
+    SELECT patient_key, episode_no, change_date, analyte,
+        max(x_uln) AS peak, arg_max(collected_date, row(x_uln, -epoch(collected_date))) AS peak_date
+    FROM after_change
+    GROUP BY ALL
+),
+change_falls AS (
+    SELECT p.patient_key, p.episode_no, p.analyte, min(a.collected_date) - p.change_date AS days_to_half
+    FROM change_peaks AS p
+    JOIN after_change AS a
+        ON a.patient_key = p.patient_key AND a.episode_no = p.episode_no AND a.analyte = p.analyte
+        AND a.collected_date > p.peak_date AND a.x_uln < 0.5 * p.peak
+    GROUP BY p.patient_key, p.episode_no, p.analyte, p.change_date
+),
+response AS (
+    SELECT c.patient_key, c.episode_no,
+        CASE
+            WHEN coalesce(e.pattern_at_onset, 'hepatocellular') = 'hepatocellular' THEN CASE
+                WHEN bool_or(f.analyte = 'ALT' AND f.days_to_half <= 8) THEN 'strong'
+                WHEN bool_or(f.analyte = 'ALT' AND f.days_to_half <= 30) THEN 'positive'
+                ELSE 'none' END
+            WHEN bool_or(f.analyte IN ('ALP', 'TBIL') AND f.days_to_half <= 180) THEN 'positive'
+            ELSE 'none'
+        END AS response_after_change
+    FROM dose_change AS c
+    JOIN episodes AS e USING (patient_key, episode_no)
+    LEFT JOIN change_falls AS f USING (patient_key, episode_no)
+    GROUP BY c.patient_key, c.episode_no, e.pattern_at_onset
+),
+rechallenged AS (
+    SELECT d.patient_key, d.episode_no, true AS positive_rechallenge
+    FROM dose_rise AS d
+    JOIN episodes AS e USING (patient_key, episode_no)
+    WHERE EXISTS (
+        SELECT 1 FROM marts.lab_results AS r
+        WHERE r.patient_key = d.patient_key AND r.collected_date > d.rise_date
+            AND CASE WHEN coalesce(e.pattern_at_onset, 'hepatocellular') = 'hepatocellular'
+                THEN r.analyte = 'ALT' AND r.x_uln >= e.peak_alt_xuln
+                ELSE r.analyte = 'ALP' AND r.x_uln >= e.peak_alp_xuln END
+    )
+),
 resolution AS (
     SELECT s.patient_key, s.episode_no, min(r.collected_date) AS resolved_on
     FROM stopped AS s
@@ -167,7 +269,23 @@ SELECT
                 AND s.onset_date - s.kratom_start <= threshold('rechallenge_window_days')
         ),
         false
-    ) AS rechallenge
+    ) AS rechallenge,
+    b.grams_before AS kratom_7d_g_before_onset,
+    CASE
+        WHEN b.grams_before IS NULL THEN NULL
+        WHEN c.change_date IS NULL THEN 'not_lowered'
+        WHEN c.grams_after_change = 0 THEN 'stopped'
+        ELSE 'reduced'
+    END AS dose_change,
+    c.change_date AS dose_change_date,
+    c.grams_after_change AS kratom_7d_g_after_change,
+    rs.response_after_change,
+    CASE WHEN c.change_date IS NOT NULL THEN coalesce(rc.positive_rechallenge, false) END
+        AS rechallenge_after_dose_rise
 FROM stopped AS s
 LEFT JOIN dechallenge AS d USING (patient_key, episode_no)
 LEFT JOIN resolution AS r USING (patient_key, episode_no)
+LEFT JOIN dose_before AS b USING (patient_key, episode_no)
+LEFT JOIN dose_change AS c USING (patient_key, episode_no)
+LEFT JOIN response AS rs USING (patient_key, episode_no)
+LEFT JOIN rechallenged AS rc USING (patient_key, episode_no)

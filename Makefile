@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test test-deployment lint dev docs fuzz bench bench-identity bench-e2e generate-sample clean
+.PHONY: install demo test test-deployment lint browser dev docs fuzz bench bench-identity bench-e2e generate-sample clean
 
 install: $(STAMP)
 
@@ -21,8 +21,13 @@ demo: $(STAMP)  ## run the whole pipeline on sample_feeds/ into warehouse/ and p
 	HEPWATCH_PSEUDONYM_KEY=hepwatch-demo-key-public-never-use-for-real-data \
 		$(BIN)/hepwatch run --feeds sample_feeds --warehouse warehouse
 
-test: lint  ## the whole test suite, after lint (the deployment test is its own target)
+test: lint browser  ## the whole test suite, after lint (the deployment test is its own target)
 	$(BIN)/python -m pytest -n 2 -q
+
+# The report's interactive eDISH is tested in a real headless Chromium (tests/test_report_browser.py).
+browser:  ## Chromium and chromedriver from the Debian packages, installed when missing (needs apt and root)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 test-deployment: $(STAMP)  ## hepwatch under a real dagster-daemon and webserver (a few minutes; CI runs it too)
 	$(BIN)/python -m pytest -q -m deployment tests/test_deployment.py

@@ -13,8 +13,7 @@ import os
 from datetime import date, timedelta
 from pathlib import Path
 
-from assets.tables import sql
-from hepwatch.warehouse import WarehousePaths, connect, private_files
+from hepwatch.warehouse import WarehousePaths, connect, private_files, read_sql
 
 COLUMNS = (
     "rank",
@@ -51,14 +50,14 @@ def worklist(warehouse: Path, day: date | None = None) -> tuple[date, list[dict[
     window = {"start": day, "end": day + timedelta(days=1) if day else None}
     with connect(warehouse) as conn:
         query = conn.execute(
-            f"SELECT a.*, m.id_authority, m.patient_id FROM ({sql('action_list')}) AS a "
+            f"SELECT a.*, m.id_authority, m.patient_id FROM ({read_sql('action_list.sql')}) AS a "
             "LEFT JOIN phi.patient_map AS m USING (patient_key) ORDER BY a.rank",
             window,
         )
         names = [d[0] for d in query.description]
         found = [dict(zip(names, row, strict=True)) for row in query.fetchall()]
         if day is None:
-            day = found[0]["as_of_date"] if found else conn.execute(sql("last_day")).fetchall()[0][0]
+            day = found[0]["as_of_date"] if found else conn.execute(read_sql("last_day.sql")).fetchall()[0][0]
     if day is None:
         raise WorklistError("the warehouse holds no dated lab result or dose yet")
     out = paths.restricted.with_name(f"worklist-{day.isoformat()}.csv")

@@ -10,7 +10,7 @@ import polars as pl
 
 from assets.ingest import REFERENCE_DIR
 from assets.tables import replace_table, replace_window, run_script, sql
-from hepwatch.warehouse import WarehousePaths, insert_frame, insert_observations, prepare
+from hepwatch.warehouse import WarehousePaths, insert_frame, insert_observations, prepare, read_sql
 
 D0 = date(2026, 6, 1)
 LOINC = {"ALT": "1742-6", "AST": "1920-8", "ALP": "6768-6", "GGT": "2324-2", "TBIL": "1975-2"}
@@ -117,5 +117,7 @@ def build(conn: duckdb.DuckDBPyConnection, first: int = -400, last: int = 400) -
     replace_table(conn, "marts.edish", sql("edish"))
     replace_table(conn, "marts.monitoring_gaps", sql("monitoring_gaps"))
     replace_table(conn, "marts.liver_injury_episodes", sql("liver_injury_episodes"))
-    replace_window(conn, "marts.stopping_signals", sql("stopping_signals"), "signal_date", day(first), day(last))
-    replace_table(conn, "marts.action_list", sql("action_list"), start=None, end=None)
+    replace_window(
+        conn, "marts.stopping_signals", sql("stopping_signals"), "signal_date", day(first), day(last)
+    )
+    replace_table(conn, "marts.action_list", read_sql("action_list.sql"), start=None, end=None)

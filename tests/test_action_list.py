@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 
 from assets.signal_checks import new_fda_stopping_signals, new_grade3plus_days, new_potential_hys_law
-from assets.tables import sql
+from hepwatch.warehouse import read_sql
 from tests.sql_harness import add_doses, add_results, build, day, open_scratch
 
 
@@ -86,7 +86,7 @@ def test_each_row_carries_latest_values_trend_and_the_kratom_dose(conn):
 def test_a_finding_stays_on_the_list_for_seven_days(conn):
     def listed(as_of: int) -> set[str]:
         rows = conn.execute(
-            f"SELECT patient_key FROM ({sql('action_list')})",
+            f"SELECT patient_key FROM ({read_sql('action_list.sql')})",
             {"start": day(as_of), "end": day(as_of) + timedelta(days=1)},
         ).fetchall()
         return {patient for (patient,) in rows}

@@ -9,8 +9,9 @@ from datetime import date, timedelta
 import pytest
 
 from assets.tables import replace_table, replace_window, sql
-from hepwatch.report import daily
+from hepwatch.report import edish_window
 from hepwatch.report.daily import build_daily_report, build_daily_reports
+from hepwatch.report.rules import read_thresholds, stopping_signal_labels
 from tests.sql_harness import add_results, build, day, open_scratch
 
 
@@ -31,15 +32,16 @@ def conn(tmp_path):
 
 
 def signals(conn, first: int, last: int) -> dict[int, set[tuple[str, str]]]:
-    """Stopping signals per day offset in [first, last]: {(patient suffix, signal)}."""
-    found: dict[int, set[tuple[str, str]]] = {}
-    for report in build_daily_reports(conn, day(first), day(last + 1)):
-        found[(report.day - day(0)).days] = {
-            (patient[-1], reason.removeprefix("FDA stopping signal: "))
-            for patient, reasons in report.actions.items()
-            for reason in reasons
-            if reason.startswith("FDA stopping signal")
-        }
+    """Stopping signals per day offset in [first, last] (marts.stopping_signals, the rows the action list and
+    the report read): {(patient suffix, signal label)}."""
+    labels = stopping_signal_labels(read_thresholds(conn))
+    found: dict[int, set[tuple[str, str]]] = {offset: set() for offset in range(first, last + 1)}
+    for signal_date, patient, signal in conn.execute(
+        "SELECT signal_date, patient_key, signal FROM marts.stopping_signals "
+        "WHERE signal_date BETWEEN ? AND ?",
+        [day(first), day(last)],
+    ).fetchall():
+        found[(signal_date - day(0)).days].add((patient[-1], labels[signal]))
     return found
 
 
@@ -91,7 +93,7 @@ def test_a_windows_reports_are_its_days_reports(conn):
 
 
 def test_edish_counts_are_exact_and_big_quadrants_are_sampled(conn, monkeypatch):
-    monkeypatch.setattr(daily, "EDISH_MAX_POINTS", 10)
+    monkeypatch.setattr(edish_window, "EDISH_MAX_POINTS", 10)
     rows = []
     for patient in range(1, 201):  # 200 patients in the normal range
         rows += [(patient, 1, "ALT", 0.8), (patient, 1, "TBIL", 0.5)]

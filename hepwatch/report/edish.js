@@ -13,12 +13,15 @@
   var series = source ? JSON.parse(source.textContent) : {};
   var points = figure.querySelectorAll("circle[data-key]");
 
+  var quadrants = {potential_hys_law: "potential Hy's law", temples_corollary: "Temple's corollary",
+    hyperbilirubinaemia: "hyperbilirubinaemia", normal_range: "normal range"};
+
   function fmt(v) { return Number(v).toFixed(2); }
 
   function describe(p) {
     return p.dataset.key + " | peak ALT " + fmt(p.dataset.alt) + " x ULN on " + p.dataset.altDate +
       " | peak TBIL " + fmt(p.dataset.tbil) + " x ULN on " + p.dataset.tbilDate +
-      " | " + p.dataset.quadrant.replace(/_/g, " ") + (p.dataset.new === "1" ? " | new case" : "");
+      " | " + (quadrants[p.dataset.quadrant] || p.dataset.quadrant) + (p.dataset.new === "1" ? " | new case" : "");
   }
 
   function svgElement(name, attributes, text) {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from html import escape
+from typing import Any
 
 GRADE_COLOURS = {0: "#c7d4e0", 1: "#f2d16b", 2: "#f0a04b", 3: "#d9534f", 4: "#7b1f1f"}
 SERIES_COLOURS = {"ALT": "#1f77b4", "AST": "#2ca02c", "ALP": "#9467bd", "TBIL": "#d62728"}
@@ -54,8 +55,14 @@ def stacked_bars(days: Sequence[str], counts: Mapping[int, Sequence[int]], title
     return _frame(width, height, title, body)
 
 
-def edish(points: Sequence[tuple[str, float, float, bool]], counts: dict[str, int], title: str) -> str:
-    """eDISH: peak ALT x ULN (x) against peak TBIL x ULN (y), log axes, lines at x = 3 and y = 2."""
+def edish(
+    points: Sequence[tuple[str, float, float, str, bool, Any, Any]],
+    counts: dict[str, int],
+    title: str,
+    lines: tuple[float, float],
+) -> str:
+    """eDISH: peak ALT x ULN (x) against peak TBIL x ULN (y), log axes, lines at the thresholds `lines`
+    (edish_alt_x_uln and edish_tbil_x_uln: 3 and 2 by default)."""
     size, margin = 420, 50
     low, high = 0.1, 100.0
 
@@ -76,12 +83,14 @@ def edish(points: Sequence[tuple[str, float, float, bool]], counts: dict[str, in
         body.append(
             f'<text x="{margin - 6}" y="{pos(tick, True) + 4:.1f}" text-anchor="end" {FONT}>{tick:g}</text>'
         )
-    x3, y2 = pos(3, False), pos(2, True)
+    alt_line, tbil_line = pos(lines[0], False), pos(lines[1], True)
     body.append(
-        f'<line x1="{x3:.1f}" x2="{x3:.1f}" y1="{margin}" y2="{edge}" stroke="#444" stroke-dasharray="4 3"/>'
+        f'<line x1="{alt_line:.1f}" x2="{alt_line:.1f}" y1="{margin}" y2="{edge}" stroke="#444" '
+        'stroke-dasharray="4 3"/>'
     )
     body.append(
-        f'<line x1="{margin}" x2="{edge}" y1="{y2:.1f}" y2="{y2:.1f}" stroke="#444" stroke-dasharray="4 3"/>'
+        f'<line x1="{margin}" x2="{edge}" y1="{tbil_line:.1f}" y2="{tbil_line:.1f}" stroke="#444" '
+        'stroke-dasharray="4 3"/>'
     )
     labels = [
         ("potential_hys_law", "Potential Hy's law", edge - 4, margin + 12, "end"),
@@ -93,11 +102,14 @@ def edish(points: Sequence[tuple[str, float, float, bool]], counts: dict[str, in
         body.append(
             f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {FONT} fill="#555">{text}: {counts.get(key, 0)}</text>'
         )
-    for patient, alt, tbil, new in sorted(points, key=lambda p: p[3]):
+    for patient, alt, tbil, quadrant, new, alt_date, tbil_date in sorted(points, key=lambda p: p[4]):
         colour, radius = ("#d62728", 5) if new else ("#1f77b4", 3.5)
         body.append(
             f'<circle cx="{pos(alt, False):.1f}" cy="{pos(tbil, True):.1f}" r="{radius}" fill="{colour}" '
-            f'fill-opacity="0.75"><title>{escape(patient)}: ALT {alt:.2f} x ULN, TBIL {tbil:.2f} x ULN</title></circle>'
+            f'fill-opacity="0.75" data-key="{escape(patient)}" data-alt="{alt:.4g}" data-tbil="{tbil:.4g}" '
+            f'data-alt-date="{alt_date}" data-tbil-date="{tbil_date}" data-quadrant="{quadrant}" '
+            f'data-new="{int(new)}"><title>{escape(patient)}: ALT {alt:.2f} x ULN, TBIL {tbil:.2f} x ULN'
+            "</title></circle>"
         )
     body.append(f'<text x="{size / 2}" y="{size - 10}" text-anchor="middle" {FONT}>peak ALT (x ULN)</text>')
     body.append(
@@ -112,14 +124,16 @@ def trajectory(
     doses: Sequence[tuple[int, float]],
     x_label: str,
     title: str,
+    levels: Sequence[float],
 ) -> str:
-    """x ULN of ALT, AST, ALP and TBIL against days (since kratom start), kratom grams as bars below."""
+    """x ULN of ALT, AST, ALP and TBIL against days (since kratom start), kratom grams as bars below, dashed
+    lines at the x ULN `levels`."""
     width, height, left = 560, 260, 45
     chart_top, chart_h, bars_top, bars_h = 24, 150, 190, 40
     xs = [x for points in series.values() for x, _ in points] + [x for x, _ in doses]
     x_min, x_max = (min(xs), max(xs)) if xs else (0, 1)
     x_max = x_max if x_max > x_min else x_min + 1
-    y_max = max([y for points in series.values() for _, y in points] + [3.0])
+    y_max = max([y for points in series.values() for _, y in points] + [*levels, 1.0])
     g_max = max([g for _, g in doses] + [1.0])
 
     def px(x: float) -> float:
@@ -129,10 +143,10 @@ def trajectory(
         return chart_top + chart_h - chart_h * y / y_max
 
     body = [f'<text x="{left}" y="14" {FONT} font-weight="bold">{escape(title)}</text>']
-    for level in (1, 3):
+    for level in levels:
         body.append(
             f'<line x1="{left}" x2="{width - 10}" y1="{py(level):.1f}" y2="{py(level):.1f}" stroke="#bbb" '
-            f'stroke-dasharray="3 3"/><text x="{left - 4}" y="{py(level) + 4:.1f}" text-anchor="end" {FONT}>{level}</text>'
+            f'stroke-dasharray="3 3"/><text x="{left - 4}" y="{py(level) + 4:.1f}" text-anchor="end" {FONT}>{level:g}</text>'
         )
     for k, (name, points) in enumerate(series.items()):
         colour = SERIES_COLOURS.get(name, "#333")

@@ -16,7 +16,7 @@ import polars as pl
 
 SCHEMA_VALID = "schema_valid"
 FAILING_ROWS_SHOWN = 20
-CHUNK_ROWS = 500_000  # rows of a window validated at a time (issue 7: memory bounded, not the whole year)
+CHUNK_ROWS = 500_000  # rows of a window validated at a time: memory bounded, not the whole year at once
 
 
 def schema_valid_spec(key: dg.AssetKey | list[str]) -> dg.AssetCheckSpec:

@@ -17,12 +17,12 @@ from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, daily_partitions, 
 from assets.resources import Feeds, Monitoring, Warehouse
 from assets.tables import bind, read_table, replace_table, replace_window, sql
 from assets.timing import Phases
-from hepwatch.stage import STAGED, replace_days, stage_dir
+from hepwatch.stage import STAGED, replace_days
 from hepwatch.stage import connect as stage_connect
 
 # Every SQL-built table, in the order they are defined (upstream first), with its query parameters: a
 # whole-history table reads daily ones even when no day was ever built (feeds with nothing datable).
-_TABLES: list[tuple[str, str, Callable[[], dict[str, object]]]] = []
+_TABLES: list[tuple[str, Callable[[], str], Callable[[], dict[str, object]]]] = []
 
 
 def create_missing_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -32,9 +32,9 @@ def create_missing_tables(conn: duckdb.DuckDBPyConnection) -> None:
         for schema, name in conn.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
     }
     nothing = date(1900, 1, 1)  # an empty window
-    for table, name, params in _TABLES:
+    for table, text, params in _TABLES:
         if table not in existing:
-            query = sql(name)
+            query = text()
             bound = bind(query, {"start": nothing, "end": nothing, **params()})
             conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({query}) LIMIT 0", bound)
 
@@ -51,8 +51,10 @@ def sql_table_asset(
     date_column: str | None = None,
     params: Callable[[], dict[str, object]] = dict,
     window_checks: Sequence[tuple[dg.AssetCheckSpec, WindowCheck]] = (),
+    query: Callable[[], str] | None = None,
 ) -> dg.AssetsDefinition:
-    """An asset that builds table `<key[0]>.<key[1]>` from `assets/sql/<key[1]>.sql`.
+    """An asset that builds table `<key[0]>.<key[1]>` from `assets/sql/<key[1]>.sql` (or `query`, for a
+    query other code runs too).
 
     With a `date_column` the asset is daily-partitioned: a run deletes and re-inserts the rows of its
     partition window. Without, the whole table is rebuilt.
@@ -60,11 +62,11 @@ def sql_table_asset(
     schema, name = key
     table = f"{schema}.{name}"
     partitioned = date_column is not None
-    # HEPWATCH_STAGE_URI (hepwatch.stage): a daily staged table is Parquet day partitions, built by a step
-    # that never opens hepwatch.duckdb, so it needs no turn in the writers' pool: many can run at once
+    # With a stage location (the Warehouse resource's stage_uri, hepwatch.stage), a daily staged table is
+    # Parquet day partitions, built by a step that never opens hepwatch.duckdb
     stageable = schema == "staging" and name in STAGED and date_column == STAGED[name]
-    parallel = stageable and stage_dir() is not None
-    _TABLES.append((table, name, params))
+    text = query or (lambda: sql(name))
+    _TABLES.append((table, text, params))
 
     @dg.asset(
         key=key,
@@ -75,7 +77,7 @@ def sql_table_asset(
         check_specs=[schema_valid_spec(key), *(spec for spec, _ in window_checks)],
         partitions_def=daily_partitions if partitioned else None,
         backfill_policy=single_run if partitioned else None,
-        pool=None if parallel else WAREHOUSE_POOL,
+        pool=WAREHOUSE_POOL,
         freshness_policy=MART_FRESHNESS if schema == "marts" else None,
         # the column schema is the definition's: a ranged run's materialization of each day would repeat it
         metadata={
@@ -89,14 +91,14 @@ def sql_table_asset(
     def _build(
         context: dg.AssetExecutionContext, warehouse: Warehouse, feeds: Feeds, monitoring: Monitoring
     ) -> dg.MaterializeResult:
-        query = sql(name)
+        query = text()
         extra: list[dg.AssetCheckResult] = []
-        stage = stage_dir() if stageable else None
+        stage = warehouse.stage if stageable else None
         timed = Phases()
         building = "staging" if schema == "staging" else "marts"
         if stage is not None and date_column is not None:
             start, end = window(context)
-            with stage_connect(stage) as conn:
+            with stage_connect(stage, warehouse.memory_limit) as conn:
                 load_reference_tables(conn)
                 bound = bind(query, {"start": start, "end": end, **params()})
                 with timed(building):

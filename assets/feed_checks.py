@@ -12,42 +12,13 @@ from assets.ingest import dosing_feed, lab_feed
 from assets.marts import abnormal_enzyme_cases_daily, lab_results
 from assets.resources import Monitoring, Warehouse
 from assets.staging import liver_observations
+from assets.tables import sql
 
 SHOWN = 20
 
 
 def _table(frame: pl.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(markdown_table(frame.head(SHOWN)))
-
-
-_RECONCILE_SQL = {
-    "labs": """
-        SELECT f.file, f.sha256, f.messages AS read,
-               f.accepted + f.duplicates + f.ignored + f.quarantined AS in_buckets,
-               count(m.message_index) AS landed
-        FROM landing.file_versions AS f
-        LEFT JOIN landing.lab_messages AS m USING (file, sha256)
-        WHERE f.kind = 'labs'
-        GROUP BY ALL
-        HAVING NOT (read = in_buckets AND read = landed)
-        ORDER BY f.file
-    """,
-    "dosing": """
-        WITH landed AS (
-            SELECT file, sha256, count(*) AS n FROM landing.dosing_rows GROUP BY ALL
-            UNION ALL
-            SELECT file, sha256, count(*) FROM landing.dosing_quarantine GROUP BY ALL
-        )
-        SELECT f.file, f.sha256, f.messages AS read, f.accepted + f.quarantined AS in_buckets,
-               coalesce(sum(l.n), 0) AS landed
-        FROM landing.file_versions AS f
-        LEFT JOIN landed AS l USING (file, sha256)
-        WHERE f.kind = 'dosing'
-        GROUP BY ALL
-        HAVING NOT (read = in_buckets AND read = landed)
-        ORDER BY f.file
-    """,
-}
 
 
 def _ingest_reconciles(asset: dg.AssetsDefinition, kind: str) -> dg.AssetChecksDefinition:
@@ -59,7 +30,7 @@ def _ingest_reconciles(asset: dg.AssetsDefinition, kind: str) -> dg.AssetChecksD
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect() as conn:
-            failing = conn.sql(_RECONCILE_SQL[kind]).pl()
+            failing = conn.sql(sql(f"check_reconcile_{kind}")).pl()
             versions = conn.execute(
                 "SELECT count(*) FROM landing.file_versions WHERE kind = ?", [kind]
             ).fetchall()
@@ -161,15 +132,7 @@ def observation_quarantine_rate(warehouse: Warehouse, monitoring: Monitoring) ->
 )
 def unmapped_liver_codes(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as conn:
-        codes = conn.sql(
-            """
-            SELECT sending_facility, code_system, code, code_text, count(*) AS observations,
-                   min(collected_date) AS first_seen, max(collected_date) AS last_seen
-            FROM staging.liver_observations
-            WHERE quarantine_reason = 'unmapped_liver_code'
-            GROUP BY ALL ORDER BY observations DESC, code
-            """
-        ).pl()
+        codes = conn.sql(sql("check_unmapped_liver_codes")).pl()
     return dg.AssetCheckResult(
         passed=codes.is_empty(),
         severity=dg.AssetCheckSeverity.WARN,
@@ -195,24 +158,7 @@ def unmapped_liver_codes(warehouse: Warehouse) -> dg.AssetCheckResult:
 )
 def abnormal_flag_agreement(warehouse: Warehouse, monitoring: Monitoring) -> dg.AssetCheckResult:
     with warehouse.connect() as conn:
-        # counted in DuckDB per lab and analyte: millions of results never leave the database
-        by_pair = conn.sql(
-            """
-            WITH flagged AS (
-                SELECT sending_facility, analyte, abnormal_flags, x_uln,
-                       CASE
-                           WHEN regexp_matches(abnormal_flags, '(^|~)(H|HH|>)(~|$)') THEN 'high'
-                           WHEN regexp_matches(abnormal_flags, '(^|~)(N|L|LL|<)(~|$)') THEN 'not_high'
-                       END AS lab_says
-                FROM marts.lab_results
-                WHERE uln_source = 'range' AND abnormal_flags IS NOT NULL
-            )
-            SELECT sending_facility, analyte, count(*) AS compared,
-                count(*) FILTER (WHERE (lab_says = 'high') <> (x_uln > 1.0)) AS len
-            FROM flagged WHERE lab_says IS NOT NULL
-            GROUP BY ALL
-            """
-        ).pl()
+        by_pair = conn.sql(sql("check_abnormal_flag_agreement")).pl()
     compared = int(by_pair["compared"].sum()) if by_pair.height else 0
     disagreeing = int(by_pair["len"].sum()) if by_pair.height else 0
     share = disagreeing / compared if compared else 0.0
@@ -251,24 +197,7 @@ def abnormal_flag_agreement(warehouse: Warehouse, monitoring: Monitoring) -> dg.
 def case_volume_anomaly(warehouse: Warehouse, monitoring: Monitoring) -> dg.AssetCheckResult:
     with warehouse.connect() as conn:
         days = conn.sql(
-            """
-            WITH span AS (SELECT min(collected_date) AS first_day FROM marts.lab_results),
-            daily AS (
-                SELECT case_date AS day, count(*) FILTER (WHERE new_case) AS new_cases
-                FROM marts.abnormal_enzyme_cases_daily GROUP BY ALL
-            ),
-            scored AS (
-                SELECT d.day, d.new_cases,
-                    (SELECT coalesce(sum(t.new_cases), 0) FROM daily t
-                     WHERE t.day >= d.day - 28 AND t.day < d.day) / 28.0 AS trailing_mean
-                FROM daily d, span
-                WHERE d.day - span.first_day >= 28  -- a full trailing window of data
-            )
-            SELECT day, new_cases, round(trailing_mean, 2) AS trailing_mean
-            FROM scored
-            WHERE new_cases >= $min_cases AND new_cases > $factor * trailing_mean
-            ORDER BY day
-            """,
+            sql("check_case_volume_anomaly"),
             params={
                 "min_cases": monitoring.case_volume_min_new_cases,
                 "factor": monitoring.case_volume_factor,

@@ -1,7 +1,5 @@
 """Ingestion: reference tables, and every new feed file version into the landing tables."""
 
-import os
-
 import dagster as dg
 import duckdb
 
@@ -13,8 +11,8 @@ from hepwatch.ingest.feed_files import feed_listing
 from hepwatch.ingest.labs import ingest_lab_files
 from hepwatch.pending import fingerprint, mark, record_ingested, record_plan, record_reference
 from hepwatch.pseudonym import Pseudonymizer
-from hepwatch.settings import REFERENCE_DIR, THRESHOLDS_ENV, reference_files, reference_inputs
-from hepwatch.stage import export_landing, stage_dir
+from hepwatch.settings import REFERENCE_DIR, settings
+from hepwatch.stage import export_landing
 from hepwatch.warehouse import fetch_value, pseudonym_key
 
 INGEST_OWNERSHIP: dict = {
@@ -31,7 +29,8 @@ def _require_feeds(feeds: Feeds) -> None:
 def load_reference_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """The `ref` schema's tables and macros from the reference CSVs (a few milliseconds): the warehouse's,
     and a Parquet staging step's own (hepwatch.stage)."""
-    code_maps, thresholds = reference_files()
+    config = settings()
+    code_maps, thresholds = config.reference_files()
     run_script(
         conn,
         sql("ref_tables"),
@@ -40,7 +39,7 @@ def load_reference_tables(conn: duckdb.DuckDBPyConnection) -> None:
         default_uln_file=str(REFERENCE_DIR / "default_uln.csv"),
         ctcae_file=str(REFERENCE_DIR / "ctcae_v5_grades.csv"),
         threshold_files=thresholds,
-        thresholds_file=os.environ.get(THRESHOLDS_ENV, ""),
+        thresholds_file=config.thresholds or "",
     )
 
 
@@ -52,9 +51,9 @@ def _plan(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection, wa
         context.log.info(f"{added} new daily partitions, {len(days)} in all ({days[0]} to {days[-1]})")
 
 
-def _export(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """With HEPWATCH_STAGE_URI: the landing rows just appended, exported for the Parquet staging steps."""
-    stage = stage_dir()
+def _export(conn: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str, int]:
+    """With a stage location: the landing rows just appended, exported for the Parquet staging steps."""
+    stage = warehouse.stage
     return export_landing(conn, stage) if stage is not None else {}
 
 
@@ -72,7 +71,8 @@ def reference_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     Loaded from `hepwatch/reference/*.csv` (sources cited per row), plus the CSV named by HEPWATCH_CODE_MAP
     (your labs' local codes) and the one named by HEPWATCH_THRESHOLDS (overrides of signal thresholds).
     """
-    code_maps, _ = reference_files()
+    config = settings()
+    code_maps, _ = config.reference_files()
     with warehouse.connect() as conn:
         load_reference_tables(conn)
         codes = fetch_value(conn, "SELECT count(*) FROM ref.analyte_code_rows")
@@ -83,7 +83,7 @@ def reference_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
         version = fetch_value(conn, "SELECT max(added_in) FROM ref.analyte_codes")
         schema = table_column_schema(conn, "ref.analyte_code_rows")
         # new reference data or new SQL changes every day's tables: all of them are marked for building
-        reference = fingerprint(reference_inputs())
+        reference = fingerprint(config.reference_inputs())
         marked = mark(conn, reference)
         _plan(context, conn, warehouse)
         record_reference(warehouse.paths.root, reference)
@@ -116,11 +116,13 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
     _require_feeds(feeds)
     listing = feed_listing(feeds.path, "labs")  # before reading: a file that changes meanwhile is read again
     with warehouse.connect() as conn:
-        summary = ingest_lab_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
+        summary = ingest_lab_files(
+            conn, feeds.path, Pseudonymizer(pseudonym_key(conn, warehouse.pseudonym_key)), context.log.info
+        )
         marked = mark(conn)  # the days whose tables this changes, for the next build
         record_ingested(warehouse.paths.root, "labs", listing)
         _plan(context, conn, warehouse)
-        exported = _export(conn)
+        exported = _export(conn, warehouse)
         totals = dict(
             conn.execute("SELECT outcome, count(*) FROM landing.lab_messages GROUP BY ALL").fetchall()
         )
@@ -139,7 +141,7 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
             "messages_total": sum(totals.values()),
             "observations_total": observations,
             "pending_days_marked": marked,
-            **({"stage_rows_exported": sum(exported.values())} if stage_dir() else {}),
+            **({"stage_rows_exported": sum(exported.values())} if warehouse.stage_uri else {}),
         }
     )  # fmt: skip
 
@@ -162,11 +164,13 @@ def dosing_feed(
     _require_feeds(feeds)
     listing = feed_listing(feeds.path, "dosing")
     with warehouse.connect() as conn:
-        summary = ingest_dosing_files(conn, feeds.path, Pseudonymizer(pseudonym_key(conn)), context.log.info)
+        summary = ingest_dosing_files(
+            conn, feeds.path, Pseudonymizer(pseudonym_key(conn, warehouse.pseudonym_key)), context.log.info
+        )
         marked = mark(conn)
         record_ingested(warehouse.paths.root, "dosing", listing)
         _plan(context, conn, warehouse)
-        exported = _export(conn)
+        exported = _export(conn, warehouse)
         total = fetch_value(conn, "SELECT count(*) FROM landing.dosing_rows")
         schema = table_column_schema(conn, "landing.dosing_rows")
     return dg.MaterializeResult(
@@ -179,6 +183,6 @@ def dosing_feed(
             "new_quarantined": summary.quarantined,
             "unreadable_files": summary.unreadable_files,
             "pending_days_marked": marked,
-            **({"stage_rows_exported": sum(exported.values())} if stage_dir() else {}),
+            **({"stage_rows_exported": sum(exported.values())} if warehouse.stage_uri else {}),
         }
     )

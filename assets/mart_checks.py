@@ -1,11 +1,14 @@
 """Asset checks on the marts that go beyond one table's schema (contract section 5)."""
 
+from datetime import date
+
 import dagster as dg
 
 from assets.checks import markdown_table
 from assets.marts import daily_summary, lab_results
 from assets.partitions import run_days
 from assets.resources import Warehouse
+from assets.tables import sql
 
 SHOWN = 20
 
@@ -20,19 +23,9 @@ def no_duplicate_results(context: dg.AssetCheckExecutionContext, warehouse: Ware
     # Two copies of a result share its collection time, so its day: a run checks the days it built (the
     # others were checked when they were built); a run naming no days checks them all.
     days = run_days(context)
-    window = "WHERE collected_date >= $start AND collected_date < $end" if days else ""
+    start, end = days if days else (date.min, date.max)
     with warehouse.connect() as conn:
-        duplicates = conn.sql(
-            f"""
-            SELECT patient_key, analyte, collected_at, code, sending_facility, count(*) AS copies
-            FROM marts.lab_results
-            {window}
-            GROUP BY ALL
-            HAVING count(*) > 1
-            ORDER BY copies DESC, collected_at
-            """,
-            params={"start": days[0], "end": days[1]} if days else None,
-        ).pl()
+        duplicates = conn.sql(sql("check_no_duplicate_results"), params={"start": start, "end": end}).pl()
     return dg.AssetCheckResult(
         passed=duplicates.is_empty(),
         severity=dg.AssetCheckSeverity.ERROR,
@@ -58,40 +51,11 @@ def no_duplicate_results(context: dg.AssetCheckExecutionContext, warehouse: Ware
 )
 def summary_matches_cases(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as conn:
-        mismatches = conn.sql(
-            """
-            WITH recomputed AS (
-                SELECT
-                    case_date AS summary_date,
-                    count(*) AS case_patients,
-                    count(*) FILTER (WHERE new_case) AS new_cases,
-                    count(*) FILTER (WHERE max_grade >= 3) AS grade3plus_patients,
-                    count(*) FILTER (WHERE dili_criteria_met) AS dili_patients,
-                    count(*) FILTER (WHERE potential_hys_law) AS hys_law_patients
-                FROM marts.abnormal_enzyme_cases_daily
-                GROUP BY ALL
-            ),
-            results AS (
-                SELECT collected_date AS summary_date, count(*) AS results
-                FROM marts.lab_results GROUP BY ALL
-            )
-            SELECT s.summary_date,
-                s.case_patients, coalesce(r.case_patients, 0) AS recomputed_case_patients,
-                s.new_cases, coalesce(r.new_cases, 0) AS recomputed_new_cases,
-                s.results, coalesce(l.results, 0) AS recomputed_results
-            FROM marts.daily_summary AS s
-            FULL JOIN recomputed AS r USING (summary_date)
-            LEFT JOIN results AS l USING (summary_date)
-            WHERE s.summary_date IS NULL
-                OR s.case_patients IS DISTINCT FROM coalesce(r.case_patients, 0)
-                OR s.new_cases IS DISTINCT FROM coalesce(r.new_cases, 0)
-                OR s.grade3plus_patients IS DISTINCT FROM coalesce(r.grade3plus_patients, 0)
-                OR s.dili_patients IS DISTINCT FROM coalesce(r.dili_patients, 0)
-                OR s.hys_law_patients IS DISTINCT FROM coalesce(r.hys_law_patients, 0)
-                OR s.results IS DISTINCT FROM coalesce(l.results, 0)
-            ORDER BY 1
-            """
-        ).pl()
+        mismatches = conn.sql(sql("check_summary_matches_cases")).pl()
+        days, case_days, dili_days, hys_law_days = conn.execute(
+            "SELECT count(*), coalesce(sum(case_patients), 0), coalesce(sum(dili_patients), 0), "
+            "coalesce(sum(hys_law_patients), 0) FROM marts.daily_summary"
+        ).fetchall()[0]
     return dg.AssetCheckResult(
         passed=mismatches.is_empty(),
         severity=dg.AssetCheckSeverity.ERROR,
@@ -101,6 +65,10 @@ def summary_matches_cases(warehouse: Warehouse) -> dg.AssetCheckResult:
             else f"Error: {mismatches.height} day(s) of marts.daily_summary differ from the case table."
         ),
         metadata={
+            "days_checked": days,
+            "case_patient_days": case_days,
+            "dili_patient_days": dili_days,
+            "hys_law_patient_days": hys_law_days,
             "days_disagreeing": mismatches.height,
             "first_disagreements": dg.MetadataValue.md(markdown_table(mismatches.head(SHOWN))),
         },

@@ -14,6 +14,7 @@ import polars as pl
 
 from assets.checks import markdown_table
 from assets.resources import Feeds, Monitoring
+from assets.tables import sql
 from hepwatch.hl7.differential import Hl7apyCannotParse, compare_in_detail
 from hepwatch.hl7.framing import decode_feed_bytes, split_blocks
 
@@ -32,22 +33,7 @@ def parser_agreement_spec(key: list[str]) -> dg.AssetCheckSpec:
 
 def _sample(conn: duckdb.DuckDBPyConnection, start: date, end: date, monitoring: Monitoring) -> pl.DataFrame:
     return conn.sql(
-        """
-        WITH messages AS (
-            SELECT DISTINCT o.collected_date AS day, m.file, m.sha256, m.message_index, m.control_id
-            FROM staging.liver_observations AS o
-            JOIN landing.lab_messages AS m USING (arrival_seq)
-            WHERE o.collected_date >= $start AND o.collected_date < $end
-        ),
-        per_day AS (
-            SELECT *, md5(file || ':' || message_index) AS draw
-            FROM messages
-            QUALIFY row_number() OVER (PARTITION BY day ORDER BY draw) <= $per_day
-        )
-        SELECT DISTINCT file, sha256, message_index, control_id, draw FROM per_day
-        ORDER BY draw
-        LIMIT $most
-        """,
+        sql("check_parser_agreement_sample"),
         params={
             "start": start,
             "end": end,

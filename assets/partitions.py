@@ -15,14 +15,13 @@ Results are kept from HEPWATCH_FIRST_DAY (default 1900-01-01) to tomorrow; dates
 implausible and reported in marts.quarantine (`collection_date_out_of_range`, `dose_date_out_of_range`).
 """
 
-import os
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 import dagster as dg
 
-FIRST_DAY = date.fromisoformat(os.environ.get("HEPWATCH_FIRST_DAY", "1900-01-01"))
+from hepwatch.settings import settings
 
 CLINICAL_DAYS = "clinical_days"
 daily_partitions = dg.DynamicPartitionsDefinition(name=CLINICAL_DAYS)
@@ -39,6 +38,11 @@ MART_FRESHNESS = dg.FreshnessPolicy.time_window(
 WAREHOUSE_POOL = "hepwatch_warehouse"
 
 
+def first_day() -> date:
+    """The first plausible clinical date (HEPWATCH_FIRST_DAY)."""
+    return settings().first_day
+
+
 def last_day() -> date:
     """Tomorrow: the last plausible clinical date (a result may be dated ahead of the server's clock)."""
     return date.today() + timedelta(days=1)
@@ -46,7 +50,7 @@ def last_day() -> date:
 
 def buildable_days() -> tuple[date, date]:
     """The first and last plausible clinical day; only the days with data between them are partitions."""
-    return FIRST_DAY, last_day()
+    return first_day(), last_day()
 
 
 def partition_changes(existing: Sequence[str], days: Sequence[date]) -> tuple[list[str], list[str]]:

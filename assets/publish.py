@@ -1,15 +1,16 @@
 """The analysts' database: `WAREHOUSE/analytics.duckdb`, replaced atomically after each successful run.
 
-The marts are copied into an internal file (only the columns their Pandera models publish, sorted, with a
-COMMENT on every table and column), which is copied under a temporary name and renamed over the old one. An analyst holding the old file open keeps
-reading it undisturbed and never blocks the run or sees half of it (contract section 4).
+The marts (assets.marts.PUBLISHED) are copied into an internal file (only the columns their Pandera models
+publish, sorted, with a COMMENT on every table and column), which is copied under a temporary name and
+renamed over the old one. An analyst holding the old file open keeps reading it undisturbed and never blocks
+the run or sees half of it (contract section 4).
 
 Incrementally: when the internal file was published by the same table definitions, of the daily-partitioned
 marts only the days rebuilt since (landing.window_builds) are replaced in it; the other marts are copied
 whole. Publishing a one-day change to a year of marts then costs a file copy and that day's rows, not the
 year's. The published file is never the starting point: what an analyst changes in it does not survive.
 
-As configuration (HEPWATCH_MARTS_TARGET), the published tables are then also written to a database DuckDB
+With a marts target (the Warehouse resource's `marts_target`, HEPWATCH_MARTS_TARGET), the published tables are then also written to a database DuckDB
 attaches from that string: another DuckDB file (a shared volume), `md:<database>` (MotherDuck) or
 `ducklake:<metadata>` (a DuckLake catalog). The copy is read from analytics.duckdb alone, by a connection that
 sees nothing else of the warehouse, once the local file is in place: a failing target fails the asset but
@@ -25,60 +26,25 @@ from datetime import date, datetime
 
 import dagster as dg
 import duckdb
-import pandera.polars as pa
 
-from assets.marts import (
-    abnormal_enzyme_cases_daily,
-    daily_summary,
-    dosing_daily,
-    edish,
-    feed_files,
-    lab_results,
-    liver_injury_episodes,
-    monitoring_gaps,
-    quarantine,
-)
+from assets.marts import PUBLISHED
 from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, buildable_days, completed_days
 from assets.resources import Warehouse
 from hepwatch import pending
-from hepwatch.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
-from schemas.marts import (
-    AbnormalEnzymeCasesDaily,
-    DailySummary,
-    DosingDaily,
-    Edish,
-    FeedFiles,
-    LabResults,
-    LiverInjuryEpisodes,
-    MonitoringGaps,
-    Quarantine,
-)
+from hepwatch.settings import MARTS_TARGET_ENV
+from hepwatch.warehouse import limit_memory, read_sql, sql_literal
 
-MARTS_TARGET_ENV = "HEPWATCH_MARTS_TARGET"
 TARGET_ALIAS = "hepwatch_marts_target"
 _SOURCE_ALIAS = "hepwatch_analytics"
 _TOKEN = re.compile(r"(token=).*", re.IGNORECASE | re.DOTALL)
-
-# table: (model, sort order, date column of a daily-partitioned mart)
-PUBLISHED: dict[str, tuple[type[pa.DataFrameModel], str, str | None]] = {
-    "abnormal_enzyme_cases_daily": (AbnormalEnzymeCasesDaily, "case_date, patient_key", "case_date"),
-    "daily_summary": (DailySummary, "summary_date", "summary_date"),
-    "edish": (Edish, "patient_key", None),
-    "monitoring_gaps": (MonitoringGaps, "patient_key", None),
-    "liver_injury_episodes": (LiverInjuryEpisodes, "patient_key, episode_no", None),
-    "lab_results": (LabResults, "collected_at, patient_key, analyte, value", "collected_date"),
-    "dosing_daily": (DosingDaily, "dose_date, patient_key, substance", "dose_date"),
-    "feed_files": (FeedFiles, "file", None),
-    "quarantine": (Quarantine, "kind, file, line, control_id, record_id, analyte, reason", None),
-}
 
 
 def _signature() -> str:
     """What the published tables look like: a file published under another signature is not reused."""
     parts = [
-        (table, order, column, [(name, str(c.dtype), c.description) for name, c in model.to_schema().columns.items()],
-         model.__doc__)
-        for table, (model, order, column) in PUBLISHED.items()
+        (table, t.order, t.date_column,
+         [(name, str(c.dtype), c.description) for name, c in t.model.to_schema().columns.items()], t.model.__doc__)
+        for table, t in PUBLISHED.items()
     ]  # fmt: skip
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -88,33 +54,33 @@ def _copy_table(
 ) -> None:
     """Create (or replace) `target`.marts.`table` from `source`.`table`: the published columns, sorted, with
     the table's and every column's COMMENT."""
-    model, order, _ = PUBLISHED[table]
-    columns = list(model.to_schema().columns)
+    published = PUBLISHED[table]
+    columns = list(published.model.to_schema().columns)
     conn.execute(
         f"CREATE OR REPLACE TABLE {target}.marts.{table} AS "
-        f"SELECT {', '.join(columns)} FROM {source}.{table} ORDER BY {order}"
+        f"SELECT {', '.join(columns)} FROM {source}.{table} ORDER BY {published.order}"
     )
-    conn.execute(f"COMMENT ON TABLE {target}.marts.{table} IS {_literal(model.__doc__ or '')}")
-    for name, column in model.to_schema().columns.items():
-        conn.execute(
-            f"COMMENT ON COLUMN {target}.marts.{table}.{name} IS {_literal(column.description or '')}"
-        )
+    conn.execute(f"COMMENT ON TABLE {target}.marts.{table} IS {_comment(published.model.__doc__)}")
+    for name, column in published.model.to_schema().columns.items():
+        conn.execute(f"COMMENT ON COLUMN {target}.marts.{table}.{name} IS {_comment(column.description)}")
 
 
 def _copy_days(conn: duckdb.DuckDBPyConnection, table: str, start: date, end: date) -> None:
     """Replace the rows of the days [start, end) of a daily-partitioned mart."""
-    model, order, column = PUBLISHED[table]
-    columns = ", ".join(model.to_schema().columns)
-    window = f"{column} >= $start AND {column} < $end"
+    published = PUBLISHED[table]
+    columns = ", ".join(published.model.to_schema().columns)
+    window = f"{published.date_column} >= $start AND {published.date_column} < $end"
     conn.execute(f"DELETE FROM publish.marts.{table} WHERE {window}", {"start": start, "end": end})
     conn.execute(
-        f"INSERT INTO publish.marts.{table} SELECT {columns} FROM marts.{table} WHERE {window} ORDER BY {order}",
+        f"INSERT INTO publish.marts.{table} SELECT {columns} FROM marts.{table} WHERE {window} "
+        f"ORDER BY {published.order}",
         {"start": start, "end": end},
     )
 
 
-def _literal(text: str) -> str:
-    return "'" + " ".join(text.split()).replace("'", "''") + "'"
+def _comment(text: str | None) -> str:
+    """A docstring or description as a COMMENT: one line."""
+    return sql_literal(" ".join((text or "").split()))
 
 
 def redact(target: str) -> str:
@@ -126,23 +92,18 @@ class MartsTargetError(Exception):
     """Writing the published marts to HEPWATCH_MARTS_TARGET failed; the message names the (redacted) target."""
 
 
-def marts_target() -> str | None:
-    """HEPWATCH_MARTS_TARGET, or None when it is unset or empty."""
-    return os.environ.get(MARTS_TARGET_ENV, "").strip() or None
-
-
-def publish_to_target(analytics: os.PathLike[str] | str, target: str) -> int:
+def publish_to_target(analytics: os.PathLike[str] | str, target: str, memory_limit: str | None = None) -> int:
     """Write every table of PUBLISHED, as analytics.duckdb holds it, to the database DuckDB attaches from
     `target`, in one transaction there (schema `marts`, tables replaced, COMMENTs as in analytics.duckdb).
     The connection is a new in-memory one with analytics.duckdb attached read-only: the target can receive
     nothing but the published marts. Returns the number of tables written."""
     shown = redact(target)
     with duckdb.connect() as conn:
-        conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT}'")
-        conn.execute(f"ATTACH {_quoted(str(analytics))} AS {_SOURCE_ALIAS} (READ_ONLY)")
+        limit_memory(conn, memory_limit)
+        conn.execute(f"ATTACH {sql_literal(str(analytics))} AS {_SOURCE_ALIAS} (READ_ONLY)")
         step = "attaching"
         try:
-            conn.execute(f"ATTACH {_quoted(target)} AS {TARGET_ALIAS}")
+            conn.execute(f"ATTACH {sql_literal(target)} AS {TARGET_ALIAS}")
             step = "writing to"
             conn.execute("BEGIN")
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {TARGET_ALIAS}.marts")
@@ -160,11 +121,6 @@ def publish_to_target(analytics: os.PathLike[str] | str, target: str) -> int:
     return len(PUBLISHED)
 
 
-def _quoted(text: str) -> str:
-    """A SQL string literal, verbatim (unlike _literal, whitespace is kept)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 # Rebuilt marts always reach analysts: whatever run rebuilds a mart without publishing it (a UI selection
 # of some assets, a backfill of the daily ones), the automation sensor then publishes (and reports) once that
 # run is over. Not `eager()`: that waits for every upstream partition to exist, and most days hold no data.
@@ -177,13 +133,7 @@ AFTER_ANY_MART_UPDATE = (
 
 def forget_window_builds(conn: duckdb.DuckDBPyConnection) -> None:
     """Drop the records of rebuilt windows that both the publish and the reports have taken in."""
-    conn.execute(
-        """
-        DELETE FROM landing.window_builds WHERE built_at <= least(
-            (SELECT CAST(value AS TIMESTAMP) FROM landing.pending_marks WHERE name = 'published_at'),
-            (SELECT CAST(value AS TIMESTAMP) FROM landing.pending_marks WHERE name = 'reported_at'))
-        """
-    )
+    conn.execute(read_sql("forget_window_builds.sql"))
 
 
 def _clear_completed_days(context: dg.AssetExecutionContext, conn: duckdb.DuckDBPyConnection) -> int:
@@ -202,17 +152,7 @@ def _clear_completed_days(context: dg.AssetExecutionContext, conn: duckdb.DuckDB
     key=["published", "analytics_database"],
     group_name="published",
     kinds={"duckdb"},
-    deps=[
-        lab_results,
-        dosing_daily,
-        feed_files,
-        quarantine,
-        abnormal_enzyme_cases_daily,
-        daily_summary,
-        edish,
-        monitoring_gaps,
-        liver_injury_episodes,
-    ],
+    deps=[published.asset for published in PUBLISHED.values()],
     pool=WAREHOUSE_POOL,
     freshness_policy=MART_FRESHNESS,
     automation_condition=AFTER_ANY_MART_UPDATE,
@@ -255,11 +195,11 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
             else:
                 for stale in (pristine, pristine.with_name(pristine.name + ".wal")):
                     stale.unlink(missing_ok=True)
-            conn.execute(f"ATTACH '{pristine}' AS publish")
+            conn.execute(f"ATTACH {sql_literal(str(pristine))} AS publish")
             conn.execute("BEGIN")  # all or nothing: a crash leaves the copy as the last publish left it
             conn.execute("CREATE SCHEMA IF NOT EXISTS publish.marts")
-            for table, (_, _, column) in PUBLISHED.items():
-                if incremental and column is not None:
+            for table, published in PUBLISHED.items():
+                if incremental and published.date_column is not None:
                     if table in windows:
                         _copy_days(conn, table, *windows[table])
                 else:
@@ -285,10 +225,10 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
     mode = f"incrementally (days rebuilt: {windows})" if incremental else "in full"
     context.log.info(f"published {paths.analytics} {mode}: {counts}")
     target_metadata: dict[str, str | int] = {}
-    target = marts_target()
-    if target is not None:
+    target = (warehouse.marts_target or "").strip()
+    if target:
         # analytics.duckdb is in place and the marks committed: a failing target loses no local publish
-        tables = publish_to_target(paths.analytics, target)
+        tables = publish_to_target(paths.analytics, target, warehouse.memory_limit)
         context.log.info(f"published {tables} tables to {MARTS_TARGET_ENV}={redact(target)!r}")
         target_metadata = {"marts_target": redact(target), "marts_target_tables": tables}
     return dg.MaterializeResult(
@@ -298,9 +238,9 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse) 
             "dagster/column_schema": dg.TableSchema(
                 columns=[
                     dg.TableColumn(
-                        f"marts.{table}", type="TABLE", description=" ".join((model.__doc__ or "").split())
+                        f"marts.{table}", type="TABLE", description=" ".join((t.model.__doc__ or "").split())
                     )
-                    for table, (model, _, _) in PUBLISHED.items()
+                    for table, t in PUBLISHED.items()
                 ]
             ),
             **{f"rows/{table}": n for table, n in counts.items()},

@@ -15,16 +15,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.marts import (
-    abnormal_enzyme_cases_daily,
-    daily_summary,
-    edish,
-    feed_files,
-    lab_results,
-    liver_injury_episodes,
-    monitoring_gaps,
-    quarantine,
-)
+from assets.marts import PUBLISHED
 from assets.partitions import WAREHOUSE_POOL, buildable_days
 from assets.publish import AFTER_ANY_MART_UPDATE, analytics_database, forget_window_builds
 from assets.resources import Warehouse
@@ -82,15 +73,12 @@ def _check_status(context: dg.AssetExecutionContext) -> list[tuple[str, str, str
     key=["reports", "daily_report"],
     group_name="reports",
     kinds={"html"},
-    deps=[
-        lab_results, abnormal_enzyme_cases_daily, daily_summary, edish, monitoring_gaps, liver_injury_episodes,
-        feed_files, quarantine, analytics_database,
-    ],
+    deps=[*(published.asset for published in PUBLISHED.values()), analytics_database],
     pool=WAREHOUSE_POOL,
     automation_condition=AFTER_ANY_MART_UPDATE,
     owners=["team:safety-monitoring"],
     tags={"domain": "liver_safety"},
-)  # fmt: skip
+)
 def daily_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """The daily liver-safety report: headline numbers and the 90-day trend of case days by grade, eDISH
     (log axes, lines at 3 and 2, quadrant counts, new cases highlighted), patients needing action (grade 3+,

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from importlib import resources
 
 import dagster as dg
 import duckdb
 import polars as pl
 
+from hepwatch.settings import SQL_DIR
 from hepwatch.warehouse import fetch_value
 
 
 def sql(name: str) -> str:
     """The text of `assets/sql/<name>.sql` (SQL that builds a table lives in a file named after it)."""
-    return resources.files("assets").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def bind(query: str, params: dict[str, object]) -> dict[str, object]:

@@ -210,18 +210,21 @@ def measure(name: str, feeds: Path, args: argparse.Namespace) -> dict[str, Any]:
 # ---- the profile --------------------------------------------------------------------------------------
 
 _STAGES = (  # (stage, substrings of "file:function"), first match wins
-    ("duckdb insert/commit", ("labs.py:insert_frame", "_write_file_version", "duckdb")),
+    ("duckdb insert/commit", ("frame_insert.py:insert_frame", "_write_file_version", "duckdb")),
     ("observation key (sha1)", ("openssl_sha1", "digest", "hexdigest")),
     (
         "framing (segments, blocks)",
         ("split_segments", "_segment_lines", "lab_columns.py:blocks", "framing.py"),
     ),
-    ("value parsing (timestamps, numbers, ranges)", ("values.py", "_timestamp", "_describe", "_value")),
-    ("field splitting (components, escapes)", ("oru.py", "encoding.py", "_text", "_first", "split")),
+    (
+        "value parsing (timestamps, numbers, ranges)",
+        ("values.py", "timestamps.py", "read_timestamp", "_describe", "read_value", "read_description"),
+    ),
+    ("reader loop (piece_builder.add_blocks)", ("add_blocks", "observation_groups", "header_outcome")),
+    ("field splitting (components, escapes)", ("oru.py", "fields.py", "encoding.py", "split")),
     ("frame building (polars)", ("/polars/", "_polars", "_frame", "observations", "pyarrow", "numpy")),
     ("hashing the file (sha256)", ("sha256", "feed_files.py:scan_file")),
     ("duplicates, pseudonyms", ("duplicates", "patient_key", "hmac", "_land_piece")),
-    ("reader loop (lab_columns.add_blocks)", ("add_blocks",)),
 )
 
 
@@ -269,7 +272,8 @@ def profile(feeds: Path, top: int = 25) -> dict[str, Any]:
 def identity(feeds: Path) -> dict[str, Any]:
     """The fast columnar reader against the reader itself (`read_lab_bytes`) on the whole feed, in pieces of
     about 16 MB (tests/test_lab_columns.py compares smaller feeds in `make test`)."""
-    from hepwatch.ingest.lab_columns import LabColumnsReader, differences
+    from hepwatch.ingest.lab_columns import LabColumnsReader
+    from tests.reference_lab_ingest import differences
 
     reader = LabColumnsReader()
     compared = 0

@@ -119,12 +119,17 @@ def _dictionary_file(path: Path, tokens: list[str]) -> None:
 def run_atheris(seconds: int, extra: list[str], target: str) -> None:
     import atheris
 
-    modules = ["hepwatch.dosing"] if target == "dosing" else ["hepwatch.hl7", "hepwatch.ingest.lab_columns"]
+    modules = (
+        ["hepwatch.dosing"]
+        if target == "dosing"
+        else ["hepwatch.hl7", "hepwatch.ingest.lab_columns", "hepwatch.ingest.piece_builder"]
+    )
     with atheris.instrument_imports(include=[*modules, "fuzz"]):
         import fuzz.invariants  # noqa: F401
         import hepwatch.dosing
         import hepwatch.hl7.oru
-        import hepwatch.ingest.lab_columns  # noqa: F401
+        import hepwatch.ingest.lab_columns
+        import hepwatch.ingest.piece_builder  # noqa: F401
 
     # Kept between runs (git-ignored): what one run learns, the next starts from.
     work = PROJECT / "fuzz" / "work" / target

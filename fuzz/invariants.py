@@ -66,7 +66,8 @@ def check_fast_reader(data: bytes) -> None:
     """The columnar reader used for bulk ingestion (`hepwatch.ingest.lab_columns`) reads exactly what the
     reader reads: every ledger row, quarantined payload, observation (with its key) and patient."""
     global _FAST_READER
-    from hepwatch.ingest.lab_columns import LabColumnsReader, differences
+    from hepwatch.ingest.lab_columns import LabColumnsReader
+    from tests.reference_lab_ingest import differences
 
     if _FAST_READER is None:
         _FAST_READER = LabColumnsReader()  # one reader for every input, as in an ingestion worker

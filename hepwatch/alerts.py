@@ -31,58 +31,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from hepwatch.settings import AlertSettings
+
 LEDGER_FILE = "alerts.json"
-
-
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-@dataclass(frozen=True)
-class AlertSettings:
-    """Where alerts go (all off by default), from HEPWATCH_ALERT_* environment variables."""
-
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_starttls: bool = False
-    smtp_cafile: str | None = None  # a CA bundle to trust for STARTTLS besides the system's
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    email_from: str = "hepwatch@localhost"
-    email_to: tuple[str, ...] = ()
-    webhook_url: str | None = None
-    report_url: str | None = None  # where the reports are served: WAREHOUSE/reports/ as a URL
-    dagster_url: str | None = None  # the Dagster UI, for links to a check
-    timeout_seconds: float = 10.0
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> AlertSettings:
-        env = os.environ if environ is None else environ
-
-        def text(name: str) -> str | None:
-            return env.get(f"HEPWATCH_ALERT_{name}", "").strip() or None
-
-        recipients = tuple(a.strip() for a in (text("EMAIL_TO") or "").split(",") if a.strip())
-        return cls(
-            smtp_host=text("SMTP_HOST"),
-            smtp_port=int(text("SMTP_PORT") or 587),
-            smtp_starttls=_flag(text("SMTP_STARTTLS")),
-            smtp_cafile=text("SMTP_CAFILE"),
-            smtp_user=text("SMTP_USER"),
-            smtp_password=text("SMTP_PASSWORD"),
-            email_from=text("EMAIL_FROM") or "hepwatch@localhost",
-            email_to=recipients,
-            webhook_url=text("WEBHOOK_URL"),
-            report_url=text("REPORT_URL"),
-            dagster_url=text("DAGSTER_URL"),
-            timeout_seconds=float(text("TIMEOUT_SECONDS") or 10.0),
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return bool((self.smtp_host and self.email_to) or self.webhook_url)
-
-
 ATTEMPTS = 3  # tries per channel in one delivery, before leaving the alert for the next one
 BACKOFF_SECONDS = 1.0  # wait before the second try; doubled before each later one
 

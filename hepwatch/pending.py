@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 
 from hepwatch.ingest.feed_files import FEED_KINDS, feed_listing
-from hepwatch.warehouse import fetch_value
+from hepwatch.warehouse import fetch_value, read_sql
 
 # Results and doses look back 30 days (Hy's law window, new-case rule, exposure tail, domain.md sections 4
 # and 6): a change on day d changes the marts of d to d + 30.
@@ -67,35 +67,19 @@ def mark(conn: duckdb.DuckDBPyConnection, reference_fingerprint: str | None = No
         dosing_last = int(fetch_value(conn, "SELECT coalesce(max(ingest_seq), 0) FROM landing.dosing_rows"))
         if reference_fingerprint is not None and _mark_value(conn, "reference") != reference_fingerprint:
             conn.execute(
-                """
-                INSERT OR REPLACE INTO landing.pending_days
-                SELECT day, $now FROM (
-                    SELECT collected_date AS day FROM landing.lab_obx UNION SELECT dose_date FROM landing.dosing_rows
-                ) WHERE day IS NOT NULL
-                """,
+                read_sql("pending_mark_all_days.sql"),
                 {"now": now},
             )
             _set_mark(conn, "reference", reference_fingerprint)
         if lab_last > lab_mark:
             conn.execute(
-                """
-                INSERT OR REPLACE INTO landing.pending_days
-                SELECT DISTINCT collected_date, $now FROM landing.lab_obx
-                SEMI JOIN (SELECT key_hi, key_lo FROM landing.lab_obx WHERE arrival_seq > $mark)
-                    USING (key_hi, key_lo)
-                WHERE collected_date IS NOT NULL
-                """,
+                read_sql("pending_mark_lab_days.sql"),
                 {"mark": lab_mark, "now": now},
             )
             _set_mark(conn, "lab_arrival_seq", lab_last)
         if dosing_last > dosing_mark:
             conn.execute(
-                """
-                INSERT OR REPLACE INTO landing.pending_days
-                SELECT DISTINCT dose_date, $now FROM landing.dosing_rows
-                SEMI JOIN (SELECT record_id FROM landing.dosing_rows WHERE ingest_seq > $mark) USING (record_id)
-                WHERE dose_date IS NOT NULL
-                """,
+                read_sql("pending_mark_dosing_days.sql"),
                 {"mark": dosing_mark, "now": now},
             )
             _set_mark(conn, "dosing_ingest_seq", dosing_last)
@@ -115,11 +99,7 @@ def data_days(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> lis
     """Every clinical day within `bounds` that landed results or doses ever held, in order: the daily
     partitions. A day stays one when a correction moves its data away (its rows must be rebuilt away)."""
     rows = conn.execute(
-        """
-        SELECT DISTINCT collected_date FROM landing.lab_obx WHERE collected_date BETWEEN $first AND $last
-        UNION SELECT DISTINCT dose_date FROM landing.dosing_rows WHERE dose_date BETWEEN $first AND $last
-        ORDER BY 1
-        """,
+        read_sql("pending_data_days.sql"),
         {"first": bounds[0], "last": bounds[1]},
     ).fetchall()
     return [row[0] for row in rows]
@@ -168,11 +148,7 @@ def data_span(conn: duckdb.DuckDBPyConnection, bounds: tuple[date, date]) -> tup
     """The first and last clinical day that hold landed results or doses, within `bounds` (the plausible
     days); None when there are none."""
     rows = conn.execute(
-        """
-        SELECT min(d), max(d) FROM (
-            SELECT collected_date AS d FROM landing.lab_obx UNION ALL SELECT dose_date FROM landing.dosing_rows
-        ) WHERE d BETWEEN $first AND $last
-        """,
+        read_sql("pending_data_span.sql"),
         {"first": bounds[0], "last": bounds[1]},
     ).fetchall()
     first, last = rows[0]

@@ -1,8 +1,8 @@
-"""Staged data as Parquet, partitioned by day (issue 7): the road to many writers.
+"""Staged data as Parquet, partitioned by day: the road to many writers.
 
-With `HEPWATCH_STAGE_URI` set, the daily staged tables (`STAGED`) are not DuckDB tables in `hepwatch.duckdb`
-but Parquet files, one directory per day, under that location: a directory (local, or a shared volume every
-worker mounts) or object storage (`s3://bucket/prefix`, `gs://...`, `az://...`: any fsspec URL, with its
+With a stage location (HEPWATCH_STAGE_URI: the Warehouse resource's `stage_uri`), the daily staged tables
+(`STAGED`) are not DuckDB tables in `hepwatch.duckdb` but Parquet files, one directory per day, under that
+location: a directory (local, or a shared volume every worker mounts) or object storage (`s3://bucket/prefix`, `gs://...`, `az://...`: any fsspec URL, with its
 fsspec package installed, e.g. `s3fs`, and its credentials in the environment):
 
     STAGE/staging/liver_observations/collected_date=2025-01-01/data_0.parquet
@@ -17,7 +17,8 @@ after each ingestion (one writer, in order), the rows it appended are exported t
 staging step opens an in-memory DuckDB whose `landing.*` are views over those files, builds its window of
 days with the same SQL as in DuckDB mode, and replaces its days' directories. Steps over different days (or
 different tables) write different directories, so any number of them can run at once, in any process or
-machine that reaches the location; `hepwatch.duckdb`, where the marts are built, reads the staged tables
+machine that reaches the location (Dagster's steps still take turns in the writers' pool: whether a step
+needs the warehouse is known only at run time, from the resource); `hepwatch.duckdb`, where the marts are built, reads the staged tables
 through views over the partitions (`attach_views`). Each day's file is written under a temporary name and
 then moved into place (a rename on a file system, a copy of one object on object storage), so a reader sees
 a day's old file or its new one, never half of one. DuckDB reads and writes object storage through the same
@@ -26,7 +27,6 @@ fsspec file system (`register_filesystem`): no DuckDB extension is needed.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,9 +38,7 @@ from typing import Any
 import duckdb
 import fsspec
 
-from hepwatch.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, fetch_value, read_sql
-
-STAGE_ENV = "HEPWATCH_STAGE_URI"
+from hepwatch.warehouse import fetch_value, limit_memory, read_sql, sql_literal
 
 # staged table: the date column its days are partitioned by
 STAGED = {"liver_observations": "collected_date", "dosing_records": "dose_date"}
@@ -88,9 +86,10 @@ def _protocols(fs: Any) -> tuple[str, ...]:
     return (protocol,) if isinstance(protocol, str) else tuple(protocol)
 
 
-def stage_dir() -> Stage | None:
-    """HEPWATCH_STAGE_URI as a Stage, or None: the staged tables are DuckDB tables (the default)."""
-    configured = os.environ.get(STAGE_ENV, "").strip()
+def stage_location(uri: str | None) -> Stage | None:
+    """A stage location (a directory or an fsspec URL) as a Stage, or None when there is none: the staged
+    tables are then DuckDB tables (the default)."""
+    configured = (uri or "").strip()
     if not configured:
         return None
     if "://" not in configured:
@@ -99,11 +98,7 @@ def stage_dir() -> Stage | None:
     return Stage(fs, root)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-# ---- landing: exported after each ingestion (the warehouse's one writer) -------------------------------
+# Landing: exported after each ingestion (by the warehouse's one writer).
 
 
 def export_landing(conn: duckdb.DuckDBPyConnection, stage: Stage) -> dict[str, int]:
@@ -156,21 +151,21 @@ def _write(conn: duckdb.DuckDBPyConnection, stage: Stage, query: str, target: st
     """COPY a query to one Parquet file, under a temporary name first: readers never see half a file."""
     head, _, name = target.rpartition("/")
     partial = f"{head}/.{name}.{uuid.uuid4().hex}.partial"
-    conn.execute(f"COPY ({query}) TO {_literal(stage.url(partial))} (FORMAT parquet)")
+    conn.execute(f"COPY ({query}) TO {sql_literal(stage.url(partial))} (FORMAT parquet)")
     stage.fs.mv(partial, target)
 
 
-# ---- the staging steps' own database -------------------------------------------------------------------
+# The staging steps' own database.
 
 
 @contextmanager
-def connect(stage: Stage) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(stage: Stage, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB that reads the exported landing tables (views), with the warehouse's views on
     them and the staged tables written so far; the caller adds the reference tables (`ref` schema)."""
     conn = duckdb.connect()
     try:
         stage.register(conn)
-        conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT}'")
+        limit_memory(conn, memory_limit)
         for schema in ("landing", "ref", "staging", "marts"):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for table in LANDING:
@@ -178,7 +173,7 @@ def connect(stage: Stage) -> Iterator[duckdb.DuckDBPyConnection]:
             if stage.fs.exists(stage.path("landing", table, "schema.parquet")):
                 conn.execute(
                     f"CREATE VIEW landing.{table} AS "
-                    f"SELECT * FROM read_parquet({_literal(stage.url(directory + '/*.parquet'))})"
+                    f"SELECT * FROM read_parquet({sql_literal(stage.url(directory + '/*.parquet'))})"
                 )
         conn.execute(read_sql("warehouse.sql"))  # the views (tables that are views here are left as they are)
         attach_views(conn, stage)
@@ -189,8 +184,8 @@ def connect(stage: Stage) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def attach_views(conn: duckdb.DuckDBPyConnection, stage: Stage) -> None:
     """staging.<table> as a view over its day partitions, for every staged table written so far and not yet
-    a view (a DuckDB table of that name, from before HEPWATCH_STAGE_URI was set, is replaced: run
-    `hepwatch run --full`). Called whenever the warehouse is opened, or a cursor of it handed out."""
+    a view (a DuckDB table of that name, from before the stage location was set, is replaced: run
+    `hepwatch run --full`). Called whenever the Warehouse resource hands out a connection."""
     stage.register(conn)
     for table in STAGED:
         if not stage.fs.exists(stage.path("staging", table, "_schema", "empty.parquet")):
@@ -208,7 +203,7 @@ def attach_views(conn: duckdb.DuckDBPyConnection, stage: Stage) -> None:
         files = stage.url(stage.path("staging", table, "*", "*.parquet"))
         conn.execute(
             f"CREATE OR REPLACE VIEW staging.{table} AS "
-            f"SELECT * FROM read_parquet({_literal(files)}, hive_partitioning = false)"
+            f"SELECT * FROM read_parquet({sql_literal(files)}, hive_partitioning = false)"
         )
 
 
@@ -232,7 +227,7 @@ def replace_days(
         # COPY takes no parameters: the window goes through a temporary table (it spills past memory_limit)
         conn.execute(f"CREATE OR REPLACE TEMP TABLE hepwatch_window AS {query}", params)
         conn.execute(
-            f"COPY hepwatch_window TO {_literal(stage.url(build))} (FORMAT parquet, PARTITION_BY ({column}), "
+            f"COPY hepwatch_window TO {sql_literal(stage.url(build))} (FORMAT parquet, PARTITION_BY ({column}), "
             "WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'data_{i}')"
         )
         schema = stage.path("staging", table, "_schema", "empty.parquet")

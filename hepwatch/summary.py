@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from hepwatch.warehouse import WarehousePaths
+from hepwatch.warehouse import WarehousePaths, read_sql
 
 
 def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
@@ -26,15 +26,7 @@ def run_summary(warehouse: Path, figures: dict[str, Any]) -> str:
             "SELECT kind, count(*), sum(messages), sum(accepted), sum(duplicates), sum(ignored), sum(quarantined) "
             "FROM marts.feed_files GROUP BY ALL ORDER BY kind"
         ).fetchall()
-        cases = conn.execute(
-            """
-            SELECT count(*), count(DISTINCT patient_key), count(*) FILTER (WHERE new_case),
-                count(DISTINCT patient_key) FILTER (WHERE potential_hys_law),
-                count(DISTINCT patient_key) FILTER (WHERE dili_criteria_met),
-                count(DISTINCT patient_key) FILTER (WHERE kratom_exposed)
-            FROM marts.abnormal_enzyme_cases_daily
-            """
-        ).fetchall()[0]
+        cases = conn.execute(read_sql("summary_cases.sql")).fetchall()[0]
         by_grade = conn.execute(
             "SELECT max_grade, count(*) FROM marts.abnormal_enzyme_cases_daily GROUP BY ALL ORDER BY 1"
         ).fetchall()

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,7 @@ import duckdb
 import polars as pl
 
 from hepwatch.pseudonym import Pseudonymizer
-
-PSEUDONYM_KEY_ENV = "HEPWATCH_PSEUDONYM_KEY"
-MEMORY_LIMIT_ENV = "HEPWATCH_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "2GB"
+from hepwatch.settings import DOMAIN_SQL_DIR, PSEUDONYM_KEY_ENV, settings
 
 
 @dataclass(frozen=True)
@@ -56,8 +52,20 @@ class WarehousePaths:
         return self.root / "reports"
 
 
-def read_sql(name: str, package: str = "hepwatch.sql") -> str:
-    return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+def read_sql(name: str) -> str:
+    """The text of `hepwatch/sql/<name>`."""
+    return (DOMAIN_SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal, for the statements that take no parameters (ATTACH, COPY, COMMENT)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def limit_memory(conn: duckdb.DuckDBPyConnection, limit: str | None = None) -> None:
+    """Bound the database's memory (HEPWATCH_DUCKDB_MEMORY_LIMIT unless given): every DuckDB that hepwatch
+    opens is bounded here, so the setting means one thing."""
+    conn.execute(f"SET memory_limit = {sql_literal(limit or settings().memory_limit)}")
 
 
 @contextmanager
@@ -86,30 +94,18 @@ def restrict_permissions(paths: WarehousePaths) -> None:
             path.chmod(0o600)
 
 
-def prepare(conn: duckdb.DuckDBPyConnection, paths: WarehousePaths) -> None:
+def prepare(conn: duckdb.DuckDBPyConnection, paths: WarehousePaths, memory_limit: str | None = None) -> None:
     """Attach the restricted store as `phi` and create every landing and restricted table that is missing."""
     with private_files():
-        conn.execute(f"ATTACH IF NOT EXISTS '{paths.restricted}' AS phi")
+        conn.execute(f"ATTACH IF NOT EXISTS {sql_literal(str(paths.restricted))} AS phi")
     restrict_permissions(paths)
-    # DuckDB would cache up to 80 % of the machine's memory; a bound keeps a year's build lean (it spills to
-    # disk beyond it). HEPWATCH_DUCKDB_MEMORY_LIMIT sets it (DuckDB syntax: '2GB', '500MB').
-    conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT}'")
+    limit_memory(conn, memory_limit)
     if _table_type(conn, "landing", "lab_observations") == "BASE TABLE":
         _normalise_observations(conn)
     elif _has_column(conn, "landing", "lab_obx", "patient_key"):
         _number_patients(conn)
     conn.execute(read_sql("warehouse.sql"))
     conn.execute(read_sql("restricted.sql"))
-    _staged_views(conn)
-
-
-def _staged_views(conn: duckdb.DuckDBPyConnection) -> None:
-    """With HEPWATCH_STAGE_URI, the staged tables are Parquet day partitions: read through views."""
-    from hepwatch.stage import attach_views, stage_dir  # (it builds on this module)
-
-    stage = stage_dir()
-    if stage is not None:
-        attach_views(conn, stage)
 
 
 def _table_type(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
@@ -138,21 +134,12 @@ def _number_patients(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("BEGIN")
     conn.execute("ALTER TABLE landing.lab_obx RENAME TO lab_obx_keyed")
     conn.execute(read_sql("warehouse.sql"))
-    conn.execute(
-        "INSERT INTO landing.lab_patients SELECT row_number() OVER (ORDER BY patient_key), patient_key "
-        "FROM (SELECT DISTINCT patient_key FROM landing.lab_obx_keyed)"
-    )
-    conn.execute(
-        "INSERT INTO landing.lab_obx BY NAME SELECT o.* EXCLUDE (patient_key), p.patient_id "
-        "FROM landing.lab_obx_keyed AS o JOIN landing.lab_patients AS p USING (patient_key) "
-        "ORDER BY o.arrival_seq, o.obx_index"
-    )
-    conn.execute("DROP TABLE landing.lab_obx_keyed")
+    conn.execute(read_sql("number_patients.sql"))
     conn.execute("COMMIT")
 
 
 def _normalise_observations(conn: duckdb.DuckDBPyConnection) -> None:
-    """A warehouse from before issue 5 keeps observations in one wide table: move them, once, into the
+    """An older warehouse keeps observations in one wide table: move them, once, into the
     normalised tables behind the landing.lab_observations view (one transaction: all or nothing)."""
     conn.execute("BEGIN")
     conn.execute("ALTER TABLE landing.lab_observations RENAME TO lab_observations_wide")
@@ -162,69 +149,26 @@ def _normalise_observations(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("COMMIT")
 
 
-_DESCRIPTION = (
-    "code, code_text, code_system, alt_code, alt_text, alt_system, sub_id, unit, reference_range, range_upper, "
-    "abnormal_flags, result_status"
-)
-_ORDER = "placer_order, filler_order, report_time, order_status"
-
-
-def _same(left: str, right: str, columns: str) -> str:
-    return " AND ".join(
-        f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in (c.strip() for c in columns.split(","))
-    )
-
-
 def insert_observations(conn: duckdb.DuckDBPyConnection, relation: str | pl.DataFrame) -> None:
     """Rows with landing.lab_observations' columns (a frame, or the name of a table or view) into the
-    normalised landing tables (landing.lab_obx, lab_orders, lab_descriptions, lab_patients). Ingestion writes those tables
-    directly; this is for migration and for tests that land hand-made observations. `observation_key` must be
-    at least 32 hex digits (labs.observation_keys gives 40): its first 32 are kept."""
+    normalised landing tables (landing.lab_obx, lab_orders, lab_descriptions, lab_patients). Ingestion writes
+    those tables directly; this is for migration and for tests that land hand-made observations.
+    `observation_key` must be at least 32 hex digits (labs.observation_keys gives 40): its first 32 are kept."""
+    incoming = "hepwatch_incoming_observations"  # the name insert_observations.sql reads
     if isinstance(relation, pl.DataFrame):
         if relation.is_empty():
             return
-        conn.register("hepwatch_incoming_observations", relation)
+        conn.register(incoming, relation)
         try:
-            insert_observations(conn, "hepwatch_incoming_observations")
+            conn.execute(read_sql("insert_observations.sql"))
         finally:
-            conn.unregister("hepwatch_incoming_observations")
+            conn.unregister(incoming)
         return
-    conn.execute(
-        f"""
-        INSERT INTO landing.lab_descriptions
-        SELECT (SELECT coalesce(max(description_id), 0) FROM landing.lab_descriptions) + row_number() OVER (), *
-        FROM (SELECT DISTINCT {_DESCRIPTION} FROM {relation} EXCEPT SELECT {_DESCRIPTION} FROM landing.lab_descriptions)
-        """
-    )
-    conn.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE hepwatch_orders AS
-        SELECT (SELECT coalesce(max(order_id), 0) FROM landing.lab_orders) + row_number() OVER () AS order_id, *
-        FROM (SELECT DISTINCT arrival_seq, {_ORDER} FROM {relation})
-        """
-    )
-    conn.execute(f"INSERT INTO landing.lab_orders SELECT order_id, {_ORDER} FROM hepwatch_orders")
-    conn.execute(
-        f"""
-        INSERT INTO landing.lab_patients
-        SELECT (SELECT coalesce(max(patient_id), 0) FROM landing.lab_patients) + row_number() OVER (), patient_key
-        FROM (SELECT DISTINCT patient_key FROM {relation} EXCEPT SELECT patient_key FROM landing.lab_patients)
-        """
-    )
-    conn.execute(
-        f"""
-        INSERT INTO landing.lab_obx BY NAME
-        SELECT s.arrival_seq, s.obx_index, ('0x' || left(s.observation_key, 16))::UBIGINT AS key_hi,
-            ('0x' || substr(s.observation_key, 17, 16))::UBIGINT AS key_lo, p.patient_id, o.order_id, d.description_id,
-            s.collected_at, s.collected_date, s.value_type, s.value_text, s.value_repeats, s.value, s.comparator,
-            s.value_problem
-        FROM {relation} AS s
-        JOIN hepwatch_orders AS o ON o.arrival_seq = s.arrival_seq AND {_same("o", "s", _ORDER)}
-        JOIN landing.lab_descriptions AS d ON {_same("d", "s", _DESCRIPTION)}
-        JOIN landing.lab_patients AS p ON p.patient_key = s.patient_key
-        """
-    )
-    conn.execute("DROP TABLE hepwatch_orders")
+    conn.execute(f"CREATE OR REPLACE TEMP VIEW {incoming} AS SELECT * FROM {relation}")
+    try:
+        conn.execute(read_sql("insert_observations.sql"))
+    finally:
+        conn.execute(f"DROP VIEW IF EXISTS {incoming}")
 
 
 _SHARED: dict[Path, duckdb.DuckDBPyConnection] = {}
@@ -233,7 +177,7 @@ _SHARED: dict[Path, duckdb.DuckDBPyConnection] = {}
 LOCK_WAIT_SECONDS = 10.0
 
 
-def _connect_waiting(database: Path) -> duckdb.DuckDBPyConnection:
+def _connect_waiting(database: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
     """Open the internal database (and, in `prepare`, the restricted store) for writing, waiting up to
     LOCK_WAIT_SECONDS while another process holds either: a reader that lets go soon (`hepwatch
     quarantine`, an analyst's quick look) does not fail the run. A holder that stays is named by the error."""
@@ -242,7 +186,7 @@ def _connect_waiting(database: Path) -> duckdb.DuckDBPyConnection:
         conn = None
         try:
             conn = duckdb.connect(str(database))
-            prepare(conn, WarehousePaths(database.parent))
+            prepare(conn, WarehousePaths(database.parent), memory_limit)
             return conn
         except duckdb.IOException as error:
             if conn is not None:
@@ -257,15 +201,15 @@ def _connect_waiting(database: Path) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
-def shared(root: Path | str) -> Iterator[None]:
+def shared(root: Path | str, memory_limit: str | None = None) -> Iterator[None]:
     """For the length of the block, every connection to this warehouse made in this process (`connect`, the
     Warehouse resource) is a cursor of one open database: the file is opened, and its tables prepared, once
-    instead of once per step and check (about 50 ms each on a year's warehouse; issue 7). For a process that
+    instead of once per step and check (about 50 ms each on a year's warehouse). For a process that
     is the warehouse's only writer for that time, as `hepwatch run` is."""
     paths = WarehousePaths(Path(root).resolve())
     make_root(paths)
     with private_files():
-        conn = _connect_waiting(paths.internal)
+        conn = _connect_waiting(paths.internal, memory_limit)
         try:
             _SHARED[paths.internal] = conn
             yield
@@ -278,14 +222,15 @@ def shared(root: Path | str) -> Iterator[None]:
 
 @contextmanager
 def open_warehouse(
-    paths: WarehousePaths, opener: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+    paths: WarehousePaths,
+    opener: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+    memory_limit: str | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor of the shared database when `shared` is open for this warehouse; else a connection from
     `opener`, prepared, with the restricted store detached and its permissions checked when done."""
     shared_conn = _SHARED.get(paths.internal.resolve())
     if shared_conn is not None:
         cursor = shared_conn.cursor()
-        _staged_views(cursor)  # staged day files may have appeared since the database was opened
         try:
             yield cursor
         finally:
@@ -293,7 +238,7 @@ def open_warehouse(
         return
     make_root(paths)
     with private_files(), opener() as conn:
-        prepare(conn, paths)
+        prepare(conn, paths, memory_limit)
         try:
             yield conn
         finally:
@@ -332,15 +277,14 @@ class PseudonymKeyError(Exception):
     """The pseudonymization key given does not fit the warehouse; the message is one line a user can act on."""
 
 
-def pseudonym_key(conn: duckdb.DuckDBPyConnection) -> bytes:
+def pseudonym_key(conn: duckdb.DuckDBPyConnection, configured: str | None) -> bytes:
     """The warehouse's one key behind `patient_key` (contract section 1).
 
-    It is fixed on first use and kept in the restricted store: HEPWATCH_PSEUDONYM_KEY when set, else a new
-    random key. Later, a HEPWATCH_PSEUDONYM_KEY that differs from the stored key is refused, so one patient
+    It is fixed on first use and kept in the restricted store: `configured` (HEPWATCH_PSEUDONYM_KEY) when
+    set, else a new random key. Later, a HEPWATCH_PSEUDONYM_KEY that differs from the stored key is refused, so one patient
     can never get a second `patient_key` (a daemon started without the variable uses the stored key). A
     warehouse built before keys were stored is checked against its patient map before its key is stored.
     """
-    configured = os.environ.get(PSEUDONYM_KEY_ENV)
     given = configured.encode("utf-8") if configured else None
     stored = fetch_value(conn, "SELECT value FROM phi.settings WHERE name = 'pseudonym_key'")
     if stored is not None:
@@ -368,4 +312,6 @@ def pseudonym_key(conn: duckdb.DuckDBPyConnection) -> bytes:
             )
     key = given if given is not None else secrets.token_bytes(32)
     conn.execute("INSERT OR IGNORE INTO phi.settings VALUES ('pseudonym_key', ?)", [key.hex()])
-    return pseudonym_key(conn)  # the stored key (another writer may have stored one first), checked again
+    return pseudonym_key(
+        conn, configured
+    )  # the stored key (another writer may have stored one first), checked again

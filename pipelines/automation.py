@@ -9,7 +9,6 @@ reader in the daemon would block the run that writes) and never read a feed file
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,10 +19,11 @@ import dagster as dg
 from assets.partitions import CLINICAL_DAYS, partition_changes
 from assets.resources import Feeds, Warehouse
 from hepwatch.pending import PLAN_FILE, changed_files, read_state
+from hepwatch.settings import settings
 from pipelines.jobs import build_days_job, refresh_job
 
-SETTLE_SECONDS = float(os.environ.get("HEPWATCH_SENSOR_SETTLE_SECONDS", "30"))
-TICK_SECONDS = int(os.environ.get("HEPWATCH_SENSOR_INTERVAL_SECONDS", "30"))
+# How often the sensors tick is part of their definition, so it is read when the code location loads.
+TICK_SECONDS = settings().sensor_interval_seconds
 
 # Runs the daemon launches for the plan execute their steps in the run's own process: the steps take turns
 # in the writers' pool anyway, and a process per step costs seconds of start-up each (a backfill launched
@@ -109,7 +109,8 @@ def pending_builds(warehouse: Path) -> list[Next]:
     minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Follows the plan, one run at a time: when feed files are new or changed and have not "
-    "changed for HEPWATCH_SENSOR_SETTLE_SECONDS (30), one `refresh` run reads them all; then one `build_days` "
+    "changed for the Feeds resource's settle_seconds (HEPWATCH_SENSOR_SETTLE_SECONDS, 30), one `refresh` run "
+    "reads them all; then one `build_days` "
     "run per range of days that became pending. Waits while any run is queued or in flight. Adds the days with "
     "data as daily partitions. Reads only `stat` of the feed files and WAREHOUSE/plan.json, never a feed file "
     "or the database.",
@@ -119,7 +120,7 @@ def feed_file_sensor(context: dg.SensorEvaluationContext, feeds: Feeds, warehous
     if active:
         return dg.SkipReason(f"run {active[0].dagster_run.run_id[:8]} is queued or in flight; waiting for it")
     partitions = partition_requests(context.instance, warehouse.paths.root)
-    files = read_new_files(feeds.path, warehouse.paths.root, SETTLE_SECONDS, time.time())
+    files = read_new_files(feeds.path, warehouse.paths.root, feeds.settle_seconds, time.time())
     builds = pending_builds(warehouse.paths.root)
     if isinstance(files, Next):
         first = files  # read first: what the files hold may make more days pending

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -79,3 +80,14 @@ def format_worklist(day: date, rows: list[dict[str, object]], out: Path) -> str:
         lines.append("  ".join(str(r[c] or "").ljust(widths[c]) for c in SHOWN[:-1]) + f"  {r['reasons']}")
     lines.append(f"written to {out} (readable by you alone; it names patients: do not share it)")
     return "\n".join(lines)
+
+
+def print_worklist(warehouse: Path, day: date | None) -> int:
+    """`hepwatch worklist`: 0 when printed, 1 with a one-line reason when it cannot be made."""
+    try:
+        found_day, rows, out = worklist(warehouse, day)
+    except WorklistError as failure:
+        print(f"hepwatch worklist: {failure}", file=sys.stderr)
+        return 1
+    print(format_worklist(found_day, rows, out))
+    return 0

@@ -343,6 +343,25 @@ class LiverInjuryEpisodes(pa.DataFrameModel):
         unique = ("patient_key", "episode_no")
 
 
+class StoppingSignals(pa.DataFrameModel):
+    """One row per patient, day and FDA 2009 stopping signal (domain.md section 5): ALT or AST > 8 x ULN
+    (peak); > 5 x ULN for more than 2 weeks (sustained); > 3 x ULN with TBIL > 2 x ULN or INR > 1.5
+    (with_tbil_or_inr). Thresholds: the stopping_* rows of the signal thresholds."""
+
+    signal_date: pl.Date = pa.Field(description="The day the signal holds on")
+    patient_key: str = pa.Field(str_matches=PATIENT_KEY_PATTERN, description=PATIENT_KEY)
+    signal: str = pa.Field(isin=["peak", "sustained", "with_tbil_or_inr"], description="Which signal")
+    high_since: pl.Date = pa.Field(
+        nullable=True, description="sustained: the first result of the run above 5 x ULN; NULL otherwise"
+    )
+    amino_xuln: float = x_uln("The day's highest ALT or AST x ULN; NULL when none was measured that day")
+    tbil_xuln: float = x_uln("The day's highest total bilirubin x ULN")
+    inr: float = pa.Field(nullable=True, ge=0, description="The day's highest INR")
+
+    class Config:
+        unique = ("signal_date", "patient_key", "signal")
+
+
 class ActionList(pa.DataFrameModel):
     """Today's prioritised action list: one row per patient a clinic should act on as of the last date in the
     data, most urgent first, for what happened in the 7 days up to it: 1 potential Hy's law or an FDA

@@ -1,7 +1,9 @@
-"""Lab ingestion as it was before issue 5 (sequential, record by record, `read_lab_bytes`): the oracle.
+"""The oracles of bulk lab ingestion: the same work done the plain way, record by record, with `read_lab_bytes`.
 
-A verbatim copy of the previous `hepwatch/ingest/labs.py` (only `observation_keys` is imported, not copied),
-kept for `tests/test_ingest_parallel.py`: the parallel, columnar ingestion must land exactly what this does.
+- `ingest_lab_files`: sequential ingestion, one file in memory at a time, one record at a time
+  (`tests/test_ingest_parallel.py`: the parallel, columnar ingestion must land exactly what this does).
+- `differences`: where the bulk reader (`hepwatch.ingest.lab_columns`) reads a file's bytes otherwise than
+  `read_lab_bytes` (the tests, the fuzzer and `make bench-identity` ask it).
 """
 
 from __future__ import annotations
@@ -13,14 +15,117 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from hepwatch.hl7.oru import FileRead, read_lab_bytes
+from hepwatch.hl7.framing import decode_feed_bytes, split_segments
+from hepwatch.hl7.identity import observation_key, obx_part, order_part
+from hepwatch.hl7.oru import FileRead, MessageRecord, ObservationRecord, read_lab_bytes
 from hepwatch.ingest.feed_files import FileVersion, discover, known_versions, next_value, read_version
-from hepwatch.ingest.labs import observation_keys
+from hepwatch.ingest.lab_columns import LabColumnsReader
+from hepwatch.ingest.piece_builder import FieldMemos, PieceBuilder
+from hepwatch.ingest.piece_columns import DESCRIPTION_SCHEMA, VALUE_SCHEMA, PieceColumns
 from hepwatch.pseudonym import Pseudonymizer, patient_map_rows
 from hepwatch.warehouse import insert_frame, insert_observations
 
 
-# Two helpers the previous ingestion used that no production code needs any more, kept with the oracle.
+def observation_keys(message: MessageRecord, observations: list[ObservationRecord]) -> list[str]:
+    """The key of each of a message's observations (40 hex digits), record by record: the repeat number
+    counts the same identity within the message."""
+    seen: Counter[tuple[str, str]] = Counter()
+    keys = []
+    for obs in observations:
+        identity = (
+            order_part(message.sending_facility, message.control_id, obs.placer_order, obs.filler_order),
+            obx_part(obs.code, obs.code_text, obs.code_system, obs.alt_code, obs.alt_system, obs.sub_id),
+        )
+        seen[identity] += 1
+        keys.append(observation_key(*identity, seen[identity]))
+    return keys
+
+
+def reference_columns(data: bytes) -> PieceColumns:
+    """The bulk reader's columns, from `read_lab_bytes`' records."""
+    read = read_lab_bytes(data)
+    by_message: dict[int, list[ObservationRecord]] = {}
+    for obs in read.observations:
+        by_message.setdefault(obs.message_index, []).append(obs)
+    out = PieceBuilder(FieldMemos())
+    for message in read.messages:
+        out.record(message, by_message.get(message.index, []))
+    return out.finish(len(split_segments(decode_feed_bytes(data))))
+
+
+# The bulk reader's observations in landing form, but arrival_seq and patient_key (the ledger's, the
+# pseudonymizer's).
+OBSERVATION_SCHEMA = pl.Schema(
+    {
+        "message_index": pl.Int64(),
+        "patient_index": pl.UInt32(),
+        "obx_index": pl.Int32(),
+        "observation_key": pl.Utf8(),
+        "sending_facility": pl.Utf8(),
+        "control_id": pl.Utf8(),
+        "message_time": pl.Datetime("us"),
+        "placer_order": pl.Utf8(),
+        "filler_order": pl.Utf8(),
+        "collected_at": pl.Datetime("us"),
+        "report_time": pl.Datetime("us"),
+        "order_status": pl.Utf8(),
+        **VALUE_SCHEMA,
+        **DESCRIPTION_SCHEMA,
+    }
+)
+
+
+def observations(columns: PieceColumns) -> pl.DataFrame:
+    """A piece's observations as landing columns (OBSERVATION_SCHEMA), by gathering."""
+    rows = columns.rows
+    keys = [f"{hi:016x}{lo:016x}" for hi, lo in zip(rows["key_hi"], rows["key_lo"], strict=True)]
+    frame = pl.concat(
+        [
+            columns.messages.select("message_index", "sending_facility", "control_id", "message_time")[
+                rows["message_index"]
+            ],
+            rows.select("patient_index", "obx_index", observation_key=pl.Series(keys, dtype=pl.Utf8)),
+            columns.obrs.drop("collected")[rows["obr"]].with_columns(collected_at=rows["collected_at"]),
+            columns.values[rows["value"]],
+            columns.descriptions[rows["description"]],
+        ],
+        how="horizontal",
+    )
+    return frame.select(list(OBSERVATION_SCHEMA))
+
+
+def differences(data: bytes, reader: LabColumnsReader) -> list[str]:
+    """Where `reader` reads a lab file's bytes differently from `read_lab_bytes` (`reference_columns`): ledger
+    rows, quarantined payloads, observations in landing form (with keys), their patients and the line count.
+    [] when identical."""
+
+    def view(columns: PieceColumns) -> tuple:
+        landed = observations(columns)
+        patients = columns.patients[landed["patient_index"]].rows()
+        return (
+            columns.messages,
+            columns.quarantine,
+            landed.drop("patient_index"),
+            patients,
+            columns.lines,
+        )
+
+    fast, slow = view(reader.read(decode_feed_bytes(data))), view(reference_columns(data))
+    found = []
+    for name, a, b in zip(("messages", "quarantine", "observations"), fast[:3], slow[:3], strict=True):
+        if a.schema != b.schema:
+            found.append(f"{name}: schema")
+        elif not a.equals(b):
+            columns = [c for c in a.columns if not a[c].equals(b[c])] if a.height == b.height else "height"
+            found.append(f"{name}: {columns}")
+    if fast[3] != slow[3]:
+        found.append("patients")
+    if fast[4] != slow[4]:
+        found.append("line count")
+    return found
+
+
+# Two helpers the sequential ingestion needs that no production code does.
 def new_versions(conn: duckdb.DuckDBPyConnection, feeds_dir: Path, kind: str) -> list[FileVersion]:
     """File versions of a kind not ingested yet (same path and same content is never read twice)."""
     known = known_versions(conn, kind)
@@ -37,38 +142,12 @@ def new_patients(pseudonymizer: Pseudonymizer) -> pl.DataFrame:
     return patient_map_rows(pseudonymizer.take_new())
 
 
+# landing.lab_observations' columns: the bulk reader's, with arrival_seq and patient_key for its numbers
 _OBSERVATION_SCHEMA = pl.Schema(
     {
         "arrival_seq": pl.Int64(),
-        "obx_index": pl.Int32(),
-        "observation_key": pl.Utf8(),
-        "sending_facility": pl.Utf8(),
-        "control_id": pl.Utf8(),
-        "message_time": pl.Datetime("us"),
         "patient_key": pl.Utf8(),
-        "placer_order": pl.Utf8(),
-        "filler_order": pl.Utf8(),
-        "collected_at": pl.Datetime("us"),
-        "report_time": pl.Datetime("us"),
-        "order_status": pl.Utf8(),
-        "value_type": pl.Utf8(),
-        "code": pl.Utf8(),
-        "code_text": pl.Utf8(),
-        "code_system": pl.Utf8(),
-        "alt_code": pl.Utf8(),
-        "alt_text": pl.Utf8(),
-        "alt_system": pl.Utf8(),
-        "sub_id": pl.Utf8(),
-        "value_text": pl.Utf8(),
-        "value_repeats": pl.Int32(),
-        "value": pl.Float64(),
-        "comparator": pl.Utf8(),
-        "value_problem": pl.Utf8(),
-        "unit": pl.Utf8(),
-        "reference_range": pl.Utf8(),
-        "range_upper": pl.Float64(),
-        "abnormal_flags": pl.Utf8(),
-        "result_status": pl.Utf8(),
+        **{k: v for k, v in OBSERVATION_SCHEMA.items() if k not in ("message_index", "patient_index")},
     }
 )
 
@@ -173,7 +252,7 @@ def ingest_lab_version(
     conn.execute("COMMIT")
     conn.execute("BEGIN")
     insert_frame(conn, "landing.lab_messages", messages)
-    # the normalised tables of issue 5, by SQL
+    # the normalised landing tables, by SQL
     insert_observations(conn, observations.with_columns(collected_date=pl.col("collected_at").dt.date()))
     _write_file_version(conn, version, ingest_seq, now, outcomes, None)
     conn.execute("COMMIT")
@@ -200,7 +279,7 @@ def _write_file_version(
 
 
 def ingest_lab_files(conn: duckdb.DuckDBPyConnection, feeds_dir: Path, pseudonymizer: Pseudonymizer) -> int:
-    """The previous ingest_lab_files; returns the number of file versions read."""
+    """Every new lab file version, one after the other; returns the number of file versions read."""
     versions = new_versions(conn, feeds_dir, "labs")
     accepted_ids = set(
         conn.execute(

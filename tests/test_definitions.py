@@ -39,6 +39,7 @@ EXPECTED_ASSETS = {
     },
     "reports/daily_report": {
         "marts/lab_results",
+        "marts/dosing_daily",
         "marts/abnormal_enzyme_cases_daily",
         "marts/daily_summary",
         "marts/edish",

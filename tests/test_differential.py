@@ -16,6 +16,7 @@ from hl7apy.core import Component, Message, Segment, SubComponent
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import hepwatch.hl7.fields as fields_module
 import hepwatch.hl7.oru as oru_module
 from hepwatch.hl7 import differential
 from hepwatch.hl7.differential import (
@@ -448,7 +449,7 @@ def test_hepwatch_swapping_component_and_subcomponent_is_a_disagreement(monkeypa
 
 
 def test_hepwatch_not_decoding_an_escape_is_a_disagreement(monkeypatch):
-    monkeypatch.setattr(oru_module, "Unescaper", lambda enc: lambda value: value)
+    monkeypatch.setattr(fields_module, "Unescaper", lambda enc: lambda value: value)
     assert compare_with_hl7apy(MESSAGE) == [
         FieldDisagreement("OBX[2]-5", "see\\S\\note => non_numeric_value", "see^note => non_numeric_value")
     ]

@@ -1,6 +1,6 @@
-"""Parallel, piecewise lab ingestion lands exactly what the previous sequential ingestion landed.
+"""Parallel, piecewise lab ingestion lands exactly what sequential, record-by-record ingestion lands.
 
-The oracle is `tests/reference_lab_ingest.py`, a verbatim copy of lab ingestion before issue 5 (record by
+The oracle is `tests/reference_lab_ingest.py`, lab ingestion done the plain way (record by
 record, `read_lab_bytes`, one file in memory at a time). Compared: every row and every column of
 landing.file_versions, landing.lab_messages, landing.lab_observations, phi.patient_map and phi.quarantine,
 ordered, except the wall-clock columns ingested_at and quarantined_at.
@@ -22,7 +22,9 @@ import pytest
 
 from hepwatch.ingest import labs
 from hepwatch.ingest.feed_files import discover, scan_file
-from hepwatch.ingest.labs import ingest_lab_files, plan_pieces
+from hepwatch.ingest.lab_catalog import Catalog
+from hepwatch.ingest.lab_pieces import plan_pieces
+from hepwatch.ingest.labs import ingest_lab_files
 from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.warehouse import connect
 from tests import reference_lab_ingest
@@ -266,12 +268,12 @@ def test_patient_numbers_follow_patient_keys_whatever_the_identifiers_hold(tmp_p
     landing.lab_patients number exactly when they get the same patient_key."""
     import polars as pl
 
-    from hepwatch.ingest.lab_columns import PATIENT_SCHEMA
+    from hepwatch.ingest.piece_columns import PATIENT_SCHEMA
 
     pairs = [("A\x1fB", "C"), ("X", "B\x1fC"), ("A", "B"), (" A", "B "), ("A", "C")]
     pseudonymizer = Pseudonymizer(KEY)
     with connect(tmp_path / "w") as conn:
-        catalog = labs._Catalog(conn, pseudonymizer)
+        catalog = Catalog(conn, pseudonymizer)
         frame = pl.DataFrame(pairs, schema=PATIENT_SCHEMA, orient="row")
         ids = catalog.patient_ids(conn, frame, pl.Series(range(len(pairs)))).to_list()
         plain = catalog.patient_ids(conn, frame[2:], pl.Series([0, 1, 2])).to_list()  # the joined-text path

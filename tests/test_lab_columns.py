@@ -3,7 +3,7 @@
 Compared: every ledger row (block index, line, outcome, reason, detail, MSH fields, OBX count), every
 quarantined payload, and every OBX row of an accepted message in landing form (all ObservationRecord fields
 ingestion uses, the collection time as `collected_at or observed_at`, the observation key of
-labs.observation_keys, the patient pair), plus the line count; on the whole public corpus, every sample lab
+hl7.identity, the patient pair), plus the line count; on the whole public corpus, every sample lab
 file, a generated bench feed, and hand-made files for framing and delimiters the corpus lacks.
 
 The whole 1,000,000-message bench feed is compared by `make bench-identity` (about 4 minutes, outside
@@ -12,15 +12,18 @@ The whole 1,000,000-message bench feed is compared by `make bench-identity` (abo
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from hepwatch.ingest import lab_columns
-from hepwatch.ingest.lab_columns import LabColumnsReader, differences
+from hepwatch.hl7 import identity, timestamps
+from hepwatch.ingest.lab_columns import LabColumnsReader
 from hepwatch.synthetic import lab_messages as messages
 from tests.conftest import CORPUS, PROJECT
+from tests.reference_lab_ingest import differences
+from tests.reference_lab_ingest import observations as landing_observations
 
 SAMPLE_LABS = sorted((PROJECT / "sample_feeds" / "labs").rglob("*.hl7"))
 CORPUS_FILES = sorted(CORPUS.glob("*.hl7"))
@@ -98,7 +101,8 @@ def test_hand_made_files(name: str, reader: LabColumnsReader) -> None:
 def test_the_column_wise_paths_on_every_odd_input(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small pieces read timestamps and keys value by value; large ones column-wise (Polars, DuckDB). The
     odd inputs are small, so they are read again here with the column-wise paths forced."""
-    monkeypatch.setattr(lab_columns, "_SMALL", 0)
+    monkeypatch.setattr(timestamps, "SMALL", 0)
+    monkeypatch.setattr(identity, "SMALL", 0)
     reader = LabColumnsReader()
     for text in HAND_MADE.values():
         assert_identical(text.encode("utf-8"), reader)
@@ -116,12 +120,27 @@ def test_a_generated_bench_feed(reader: LabColumnsReader) -> None:
 
 
 def test_timestamps_read_directly_as_parse_timestamp_reads_them() -> None:
-    from hepwatch.hl7.encoding import Encoding
-    from hepwatch.hl7.oru import _Fields
-    from hepwatch.hl7.values import parse_timestamp
-    from hepwatch.ingest.lab_columns import _first, _text, _timestamp
+    """The shortcuts of the standard delimiters' field readers (a field without delimiters is read as it
+    is; a timestamp of ASCII digits is built directly) give what the general rules give."""
+    from hepwatch.hl7.fields import STANDARD, read_timestamp
+    from hepwatch.hl7.timestamps import parse_timestamp_by_pattern as parse_timestamp
 
-    fx = _Fields(Encoding())
+    class Plain:  # the general rules alone: split, unescape, join
+        def text(self, raw: str) -> str:
+            comps = STANDARD.components(raw)
+            while comps and not comps[-1]:
+                comps.pop()
+            return "^".join(comps)
+
+        def first(self, raw: str) -> str:
+            return STANDARD.unescape(raw.split("~", 1)[0].split("^", 1)[0]).strip()
+
+    fx = Plain()
+    _first, _text = STANDARD.first, STANDARD.text
+
+    def _timestamp(raw: str) -> datetime | None:
+        return read_timestamp(STANDARD, raw)
+
     samples = [
         "", "2025", "202501", "20250101", "2025010112", "202501011230", "20250101123045", "2025010112304",
         "20251301", "20250230", "00000101", "20250101123045-0500", "202501011230+01", "20250101.5",
@@ -140,12 +159,12 @@ def test_timestamps_read_directly_as_parse_timestamp_reads_them() -> None:
 def test_timestamps_read_column_wise_as_parse_timestamp_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
     """The column-wise reading (strptime for the usual 14 digits, the calendar rules for the rest) gives
     what values.parse_timestamp gives: no leap second, no hour 24, no 30 February, no year 0."""
-    from hepwatch.hl7.encoding import Encoding
-    from hepwatch.hl7.oru import _Fields
-    from hepwatch.hl7.values import parse_timestamp
+    from hepwatch.hl7.fields import STANDARD as fx
+    from hepwatch.hl7.fields import read_timestamp
+    from hepwatch.hl7.timestamps import parse_timestamp
+    from hepwatch.ingest.piece_builder import Memo
 
-    monkeypatch.setattr(lab_columns, "_SMALL", 0)
-    fx = _Fields(Encoding())
+    monkeypatch.setattr(timestamps, "SMALL", 0)
     samples = [
         None, "", "2025", "20250101", "202501011230", "20250101123045", "20250101123045-0500",
         "20250101123045+0130", "20240229120000", "20230229120000", "20250431120000", "20251301120000",
@@ -156,8 +175,8 @@ def test_timestamps_read_column_wise_as_parse_timestamp_reads_them(monkeypatch: 
         "202501011230-0500", "202402291230", "202302291230", "202501012400", "202501011260", "000012312359",
         "202501011230+05", "2025010112300",
     ]  # fmt: skip
-    column = lab_columns._times(
-        pl.Series("t", samples, dtype=pl.Utf8), lab_columns._Memo(lab_columns._timestamp)
+    column = timestamps.parse_timestamps(
+        pl.Series("t", samples, dtype=pl.Utf8), Memo(lambda raw: read_timestamp(fx, raw))
     )
     for raw, read in zip(samples, column.to_list(), strict=True):
         assert read == (None if raw is None else parse_timestamp(fx.first(raw))), raw
@@ -165,7 +184,7 @@ def test_timestamps_read_column_wise_as_parse_timestamp_reads_them(monkeypatch: 
 
 def test_columns_have_the_landing_types() -> None:
     columns = LabColumnsReader().read(STANDARD.format(id="X1"))
-    observations = columns.observations()
+    observations = landing_observations(columns)
     assert observations.schema["collected_at"] == pl.Datetime("us")
     assert observations["observation_key"].str.len_chars().to_list() == [32] * 4  # 128 bits of the SHA-1
     assert observations["collected_at"].null_count() == 0

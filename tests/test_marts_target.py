@@ -6,7 +6,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from assets.publish import MARTS_TARGET_ENV, PUBLISHED, MartsTargetError, publish_to_target, redact
+from assets.marts import PUBLISHED
+from assets.publish import MartsTargetError, publish_to_target, redact
+from hepwatch.settings import MARTS_TARGET_ENV
 from hepwatch.synthetic import generate_feeds
 from pipelines.cli import RunFailed, run
 
@@ -24,7 +26,7 @@ def feeds(tmp_path_factory):
 def environment(monkeypatch):
     monkeypatch.setenv("HEPWATCH_PSEUDONYM_KEY", "marts-target-test")
     for name in ("HEPWATCH_FEEDS_DIR", "HEPWATCH_WAREHOUSE_DIR"):
-        monkeypatch.setenv(name, "")  # run() sets them; monkeypatch restores them afterwards
+        monkeypatch.setenv(name, "")  # run()'s arguments name the directories, whatever these say
     return monkeypatch
 
 

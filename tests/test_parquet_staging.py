@@ -1,12 +1,10 @@
-"""Staged data as Parquet day partitions (HEPWATCH_STAGE_URI, issue 7): the same marts as with DuckDB
-staging; a day's directory holds that day's rows only; re-runs replace days instead of appending; several
-writers at once (processes building different days, a multiprocess backfill whose staging steps run outside
-the writers' pool) give what one writer gives."""
+"""Staged data as Parquet day partitions (HEPWATCH_STAGE_URI): the same marts as with DuckDB staging; a
+day's directory holds that day's rows only; re-runs replace days instead of appending; several writers at
+once (processes building different days, a multiprocess backfill) give what one writer gives."""
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import shutil
 from datetime import date, timedelta
 from itertools import pairwise
@@ -19,6 +17,7 @@ import pytest
 from assets.partitions import buildable_days
 from hepwatch import stage
 from hepwatch.pending import data_span
+from hepwatch.settings import STAGE_ENV, settings
 from hepwatch.synthetic import generate_feeds
 from hepwatch.warehouse import connect
 from pipelines.cli import run
@@ -43,7 +42,7 @@ def duckdb_staged(feeds: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     warehouse = tmp_path_factory.mktemp("duckdb-staged") / "warehouse"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HEPWATCH_PSEUDONYM_KEY", "parquet-test")
-        patch.delenv(stage.STAGE_ENV, raising=False)
+        patch.delenv(STAGE_ENV, raising=False)
         run(str(feeds), str(warehouse))
     return warehouse
 
@@ -64,8 +63,8 @@ def test_parquet_staging_publishes_the_same_marts(
     the same calls, no rename, DuckDB reading and writing through fsspec)."""
     monkeypatch.setenv("HEPWATCH_PSEUDONYM_KEY", "parquet-test")
     uri = str(tmp_path / "stage") if location == "directory" else f"memory://{tmp_path.name}/stage"
-    monkeypatch.setenv(stage.STAGE_ENV, uri)
-    where = stage.stage_dir()
+    monkeypatch.setenv(STAGE_ENV, uri)
+    where = stage.stage_location(settings().stage_uri)
     assert where is not None and where.local == (location == "directory")
     warehouse = tmp_path / "warehouse"
     run(str(feeds), str(warehouse))
@@ -111,7 +110,7 @@ def test_new_days_replace_partitions_instead_of_appending(
     the result is a from-scratch run's, without a row twice."""
     monkeypatch.setenv("HEPWATCH_PSEUDONYM_KEY", "parquet-test")
     stage_dir = tmp_path / "stage"
-    monkeypatch.setenv(stage.STAGE_ENV, str(stage_dir))
+    monkeypatch.setenv(STAGE_ENV, str(stage_dir))
     cut = FIRST + timedelta(days=14)
     early = tmp_path / "early"
     for path in feeds.rglob("*"):
@@ -144,8 +143,7 @@ def _build_range(location: str, start: date, end: date) -> int:
     from assets.tables import bind, sql
 
     query = sql("liver_observations")
-    os.environ[stage.STAGE_ENV] = location
-    where = stage.stage_dir()
+    where = stage.stage_location(location)
     assert where is not None
     with stage.connect(where) as conn:
         load_reference_tables(conn)
@@ -160,8 +158,8 @@ def test_writers_building_different_days_at_once_give_one_writers_partitions(
     partitions they leave are, row for row, DuckDB staging's table."""
     monkeypatch.setenv("HEPWATCH_PSEUDONYM_KEY", "parquet-test")
     stage_dir = tmp_path / "stage"
-    monkeypatch.setenv(stage.STAGE_ENV, str(stage_dir))
-    where = stage.stage_dir()
+    monkeypatch.setenv(STAGE_ENV, str(stage_dir))
+    where = stage.stage_location(settings().stage_uri)
     assert where is not None
     with duckdb.connect(str(duckdb_staged / "hepwatch.duckdb")) as conn:
         stage.export_landing(conn, where)
@@ -184,10 +182,10 @@ def test_writers_building_different_days_at_once_give_one_writers_partitions(
 def test_a_multiprocess_backfill_with_parquet_staging_matches_one_writer(
     feeds: Path, duckdb_staged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Dagster's multiprocess executor, two steps at a time; the DuckDB writers take turns through the
-    `hepwatch_warehouse` pool while the Parquet staging steps need no turn."""
+    """Dagster's multiprocess executor, two steps at a time, every step taking its turn in the
+    `hepwatch_warehouse` pool; each step process reads the stage location from its environment."""
     monkeypatch.setenv("HEPWATCH_PSEUDONYM_KEY", "parquet-test")
-    monkeypatch.setenv(stage.STAGE_ENV, str(tmp_path / "stage"))
+    monkeypatch.setenv(STAGE_ENV, str(tmp_path / "stage"))
     monkeypatch.setenv("HEPWATCH_FEEDS_DIR", str(feeds))
     monkeypatch.setenv("HEPWATCH_WAREHOUSE_DIR", str(tmp_path / "parallel"))
     with connect(duckdb_staged) as conn:

@@ -6,11 +6,17 @@ import hmac
 
 import pytest
 
+from hepwatch.settings import settings
 from hepwatch.warehouse import PseudonymKeyError, connect, pseudonym_key
 from pipelines.cli import main
 from tests.support.hand_feed import write_feeds
 
 ENV = "HEPWATCH_PSEUDONYM_KEY"
+
+
+def key(conn) -> bytes:
+    """The warehouse's key, with HEPWATCH_PSEUDONYM_KEY as the settings read it."""
+    return pseudonym_key(conn, settings().pseudonym_key)
 
 
 def stored(warehouse) -> list[tuple[str]]:
@@ -21,20 +27,20 @@ def stored(warehouse) -> list[tuple[str]]:
 def test_the_key_given_on_first_use_is_stored_and_used_without_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV, "first-key")
     with connect(tmp_path) as conn:
-        assert pseudonym_key(conn) == b"first-key"
+        assert key(conn) == b"first-key"
     assert stored(tmp_path) == [(b"first-key".hex(),)]
     monkeypatch.delenv(ENV)  # the daemon, started without it
     with connect(tmp_path) as conn:
-        assert pseudonym_key(conn) == b"first-key"
+        assert key(conn) == b"first-key"
 
 
 def test_a_different_key_later_is_refused_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV, "first-key")
     with connect(tmp_path) as conn:
-        pseudonym_key(conn)
+        key(conn)
     monkeypatch.setenv(ENV, "second-key")
     with connect(tmp_path) as conn, pytest.raises(PseudonymKeyError) as refused:
-        pseudonym_key(conn)
+        key(conn)
     assert str(refused.value).startswith(f"{ENV} differs from the key this warehouse was built with")
     assert "\n" not in str(refused.value) and "second-key" not in str(refused.value)
     assert stored(tmp_path) == [(b"first-key".hex(),)]  # the stored key is untouched
@@ -43,9 +49,9 @@ def test_a_different_key_later_is_refused_in_one_line(tmp_path, monkeypatch):
 def test_without_a_key_a_random_one_is_made_once(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV, raising=False)
     with connect(tmp_path) as conn:
-        first = pseudonym_key(conn)
+        first = key(conn)
     with connect(tmp_path) as conn:
-        assert pseudonym_key(conn) == first
+        assert key(conn) == first
     assert len(first) == 32 and stored(tmp_path) == [(first.hex(),)]
 
 
@@ -58,13 +64,13 @@ def test_a_warehouse_that_never_stored_its_key_takes_only_the_key_its_patients_w
         conn.execute("INSERT INTO phi.patient_map VALUES (?, 'HWCLINIC', 'MRN001')", ["pk_" + digest[:20]])
     monkeypatch.delenv(ENV, raising=False)
     with connect(tmp_path) as conn, pytest.raises(PseudonymKeyError, match="does not keep it"):
-        pseudonym_key(conn)  # a random key now would split every patient in two
+        key(conn)  # a random key now would split every patient in two
     monkeypatch.setenv(ENV, "another-key")
     with connect(tmp_path) as conn, pytest.raises(PseudonymKeyError, match="not the key"):
-        pseudonym_key(conn)
+        key(conn)
     monkeypatch.setenv(ENV, "old-key")
     with connect(tmp_path) as conn:
-        assert pseudonym_key(conn) == b"old-key"
+        assert key(conn) == b"old-key"
     assert stored(tmp_path) == [(b"old-key".hex(),)]
 
 

@@ -1,5 +1,6 @@
 -- marts.edish: one row per patient with at least one ALT and one TBIL result (FDA eDISH; domain.md 5):
--- x = peak ALT x ULN, y = peak TBIL x ULN; quadrants split at ALT >= 3 and TBIL > 2.
+-- x = peak ALT x ULN, y = peak TBIL x ULN; the quadrant from edish_quadrant (ref_tables.sql: lines at
+-- `edish_alt_x_uln` and `edish_tbil_x_uln`, 3 and 2 by default).
 -- A peak reached on several days is dated by its first day.
 WITH peak_rows AS (
     SELECT patient_key, analyte, x_uln, collected_date
@@ -19,14 +20,6 @@ peaks AS (
     FROM peak_rows
     GROUP BY patient_key
 )
-SELECT
-    *,
-    CASE
-        WHEN peak_alt_xuln >= threshold('edish_alt_x_uln') AND peak_tbil_xuln > threshold('edish_tbil_x_uln')
-            THEN 'potential_hys_law'
-        WHEN peak_alt_xuln >= threshold('edish_alt_x_uln') THEN 'temples_corollary'
-        WHEN peak_tbil_xuln > threshold('edish_tbil_x_uln') THEN 'hyperbilirubinaemia'
-        ELSE 'normal_range'
-    END AS quadrant
+SELECT *, edish_quadrant(peak_alt_xuln, peak_tbil_xuln) AS quadrant
 FROM peaks
 WHERE peak_alt_xuln IS NOT NULL AND peak_tbil_xuln IS NOT NULL

@@ -23,8 +23,8 @@ messages AS (
 ),
 -- The copy and version rules below work on narrow rows (ids, times and 64-bit hashes), and only the winners
 -- are joined back to their full rows: window functions over 6 million wide rows were most of this table's
--- cost (issue 7). A hash stands for the observation's identity within its message (what
--- ingest.labs.observation_keys hashes, without the repeat number) and for a copy's content; a collision
+-- cost. A hash stands for the observation's identity within its message (what
+-- hepwatch.hl7.identity hashes, without the repeat number) and for a copy's content; a collision
 -- between two different identities in one message is a 1 in 2^64 event.
 in_messages AS (
     SELECT

@@ -40,7 +40,7 @@ CREATE OR REPLACE MACRO liver_looking(code, code_text, alt_code, alt_text) AS re
 -- LOINC code, else local code, else name; the primary triplet of OBX-3 before the alternate one (domain.md
 -- section 1). Analysers that leave OBX-3 empty and put their test mnemonic in OBX-4 (`OBX|8|ST||ALT|267|U/L`)
 -- are mapped by OBX-4 as a local code, only when OBX-3 holds no text at all (docs/hl7-reading.md). Mapping
--- descriptions rather than observations runs the text matching a few thousand times, not millions (issue 7).
+-- descriptions rather than observations runs the text matching a few thousand times, not millions.
 CREATE OR REPLACE VIEW staging.mapped_descriptions AS
 SELECT
     o.description_id,
@@ -118,4 +118,14 @@ CREATE OR REPLACE MACRO injury_pattern(ratio) AS CASE
     WHEN ratio >= threshold('pattern_hepatocellular_r') THEN 'hepatocellular'
     WHEN ratio <= threshold('pattern_cholestatic_r') THEN 'cholestatic'
     ELSE 'mixed'
+END;
+
+-- The eDISH quadrant of a patient's peak ALT and TBIL x ULN (FDA eDISH; domain.md section 5): the one
+-- statement of the rule, for marts.edish and the daily report alike.
+CREATE OR REPLACE MACRO edish_quadrant(alt_x_uln, tbil_x_uln) AS CASE
+    WHEN alt_x_uln >= threshold('edish_alt_x_uln') AND tbil_x_uln > threshold('edish_tbil_x_uln')
+        THEN 'potential_hys_law'
+    WHEN alt_x_uln >= threshold('edish_alt_x_uln') THEN 'temples_corollary'
+    WHEN tbil_x_uln > threshold('edish_tbil_x_uln') THEN 'hyperbilirubinaemia'
+    ELSE 'normal_range'
 END;

@@ -51,7 +51,8 @@ from hepwatch.hl7.hl7apy_reading import (
     tidy,
 )
 from hepwatch.hl7.oru import read_message
-from hepwatch.hl7.values import NumericValue, parse_timestamp
+from hepwatch.hl7.timestamps import parse_timestamp
+from hepwatch.hl7.values import NumericValue
 
 __all__ = [
     "BY_DESIGN",

@@ -62,7 +62,7 @@ def split_segments(text: str) -> list[str]:
     return lines
 
 
-def _is_segment(line: str, field_separator: str) -> bool:
+def is_segment(line: str, field_separator: str) -> bool:
     return (
         len(line) >= 3
         and _SEGMENT_ID.fullmatch(line[:3]) is not None
@@ -114,7 +114,7 @@ def group_lines(
                 blocks.append((current_line, current, in_message))
             current, in_message = [], False
             continue
-        if in_message and _is_segment(line, field_separator):
+        if in_message and is_segment(line, field_separator):
             current.append(line)
             continue
         if in_message or not current:

@@ -1,9 +1,12 @@
 """ORU^R01 lab result messages to flat records: one per message, one per OBX (domain.md section 7).
 
 Structure: `MSH [SFT] { [PID ...] { [ORC] OBR [NTE] { OBX [NTE] } [SPM ...] } } [DSC]`. The reader walks
-segments in order and keeps the latest PID and OBR as context, which also copes with Z-segments, SPM before
-OBX and several PID groups in one message. Only the fields hepwatch uses are read:
-MSH-4/7/9/10/12, PID-3, OBR-2/3/7/22/25, OBX-2..8/11/14.
+segments in order and keeps the latest PID and OBR as context (`observation_groups`). Only the fields
+hepwatch uses are read (by `fields.py`): MSH-4/7/9/10/12, PID-3, OBR-2/3/7/22/25, OBX-2..8/11/14.
+
+This is the reader: what a message and each OBX mean is decided here and in `fields.py`. Bulk ingestion
+(`hepwatch.ingest.lab_columns`) calls the same rules (`header_outcome`, `observation_groups` and the field
+readers), only once per distinct field text.
 
 Outcomes decided here: `ignored` (not a lab result message), `quarantined` (with a reason code) or
 `accepted`. Duplicates (same MSH-4 and MSH-10) are decided by the ingestion ledger, which knows history.
@@ -11,14 +14,22 @@ Outcomes decided here: `ignored` (not a lab result message), `quarantined` (with
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from hepwatch.hl7.encoding import Encoding, Unescaper
+from hepwatch.hl7.encoding import Encoding
+from hepwatch.hl7.fields import (
+    Fields,
+    field_at,
+    patient_identifier,
+    read_description,
+    read_message_type,
+    read_timestamp,
+    read_value,
+)
 from hepwatch.hl7.framing import Block, decode_feed_bytes, split_blocks
-from hepwatch.hl7.values import parse_numeric, parse_timestamp, parse_upper_limit
-
-LAB_RESULT_TYPES = frozenset({("ORU", "R01"), ("ORU", "")})
 
 
 @dataclass(slots=True)
@@ -48,7 +59,14 @@ class ObservationRecord:
     collected_at: datetime | None
     report_time: datetime | None
     order_status: str
+    # fields.read_value's, in its order
     value_type: str
+    value_text: str
+    value_repeats: int
+    value: float | None
+    comparator: str | None
+    value_problem: str | None
+    # fields.read_description's, in its order
     code: str
     code_text: str
     code_system: str
@@ -56,11 +74,6 @@ class ObservationRecord:
     alt_text: str
     alt_system: str
     sub_id: str
-    value_text: str
-    value_repeats: int
-    value: float | None
-    comparator: str | None
-    value_problem: str | None
     unit: str
     reference_range: str
     range_upper: float | None
@@ -75,80 +88,58 @@ class FileRead:
     observations: list[ObservationRecord] = field(default_factory=list)
 
 
-class _Fields:
-    """Field access for one message's encoding: `get(fields, n)` -> unescaped components of the first repeat."""
-
-    __slots__ = ("enc", "unescape")
-
-    def __init__(self, enc: Encoding) -> None:
-        self.enc = enc
-        self.unescape = Unescaper(enc)
-
-    def components(self, value: str) -> list[str]:
-        first = value.split(self.enc.repetition, 1)[0]
-        return [self.unescape(c.split(self.enc.subcomponent, 1)[0]) for c in first.split(self.enc.component)]
-
-    def text(self, value: str) -> str:
-        """The first repetition as text, components joined by `^` (identifiers such as OBR-2 `845439^GHH OE`)."""
-        comps = self.components(value)
-        while comps and comps[-1] == "":
-            comps.pop()
-        return "^".join(comps)
-
-    def first(self, value: str) -> str:
-        return self.unescape(value.split(self.enc.repetition, 1)[0].split(self.enc.component, 1)[0]).strip()
-
-    def repeats_first_components(self, value: str) -> str:
-        reps = [self.first(r) for r in value.split(self.enc.repetition)]
-        return "~".join(r for r in reps if r) if any(reps) else ""
+LAB_RESULT_TYPES = frozenset({("ORU", "R01"), ("ORU", "")})
 
 
-def _without_outer_empties(components: list[str]) -> list[str]:
-    """Drop empty components at both ends (`^182` is 182), keeping a literal `^` inside a value."""
-    start, end = 0, len(components)
-    while start < end and not components[start].strip():
-        start += 1
-    while end > start and not components[end - 1].strip():
-        end -= 1
-    return components[start:end]
+def header_outcome(
+    msg_type: str, trigger: str, message_type: str | None, control_id: str | None
+) -> tuple[str, str | None, str | None]:
+    """(outcome, reason, detail) of a message by its MSH alone: accepted means "read on"."""
+    if (msg_type, trigger) not in LAB_RESULT_TYPES:
+        return "ignored", "not_lab_result", f"message type {message_type or '(none)'} is not ORU^R01"
+    if not control_id:
+        return "quarantined", "missing_control_id", "MSH-10 (message control ID) is empty"
+    return "accepted", None, None
 
 
-def _has_text(fx: _Fields, repetition: str) -> bool:
-    """A repetition carries a value only if some component or subcomponent has text once decoded (`56~^` and
-    `56~\\.br\\` have one)."""
-    enc = fx.enc
-    return any(
-        fx.unescape(part).strip()
-        for comp in repetition.split(enc.component)
-        for part in comp.split(enc.subcomponent)
-    )
+_OBX_BEFORE_PID = "OBX before any PID segment with an identifier"
+_EMPTY_PID = "PID-3 (patient identifier list) has no identifier"
+_NO_PID = "the message has no PID segment"
 
 
-def _get(fields: list[str], n: int) -> str:
-    return fields[n] if n < len(fields) else ""
+def observation_groups(
+    segments: Sequence[str], separator: str, patient_of: Callable[[str], Any]
+) -> str | list[tuple[Any, list[str], list[str]]]:
+    """The OBX segments of an accepted message, grouped by context: (patient, OBR fields or [], OBX segments)
+    for each run of OBX under the same PID and OBR; or why the message is quarantined `missing_patient_id`.
 
-
-def _patient_identifier(fx: _Fields, pid3: str) -> tuple[str, str] | None:
-    """(id, authority) from PID-3: the MR identifier, else the first with an id (domain.md section 7).
-
-    The authority is CX.4's namespace ID, or its universal ID when the namespace is empty.
+    The latest PID and OBR are the context, which also copes with Z-segments, SPM before OBX and several
+    PID groups in one message. `patient_of(PID-3)` is the patient, or None when PID-3 has no identifier.
     """
-    enc = fx.enc
-    candidates = []
-    for rep in pid3.split(enc.repetition):
-        comps = rep.split(enc.component)
-        ident = fx.unescape(comps[0].split(enc.subcomponent, 1)[0]).strip() if comps else ""
-        if not ident:
-            continue
-        authority_parts = _get(comps, 3).split(enc.subcomponent)
-        authority = fx.unescape(authority_parts[0]).strip() or fx.unescape(_get(authority_parts, 1)).strip()
-        id_type = fx.unescape(_get(comps, 4).split(enc.subcomponent, 1)[0]).strip().upper()
-        candidates.append((id_type == "MR", ident, authority))
-    if not candidates:
-        return None
-    mr = [c for c in candidates if c[0]]
-    _, ident, authority = (mr or candidates)[0]
-    return ident, authority
+    groups: list[tuple[Any, list[str], list[str]]] = []
+    obx: list[str] | None = None  # the current group's OBX segments
+    patient = None
+    saw_pid = False
+    obr: list[str] = []
+    for segment in segments:
+        seg_id = segment[:3]
+        if seg_id == "OBX":
+            if obx is None:
+                if patient is None:
+                    return _OBX_BEFORE_PID
+                obx = []
+                groups.append((patient, obr, obx))
+            obx.append(segment)
+        elif seg_id == "PID":
+            saw_pid = True
+            pid = segment.split(separator, 4)
+            patient = patient_of(pid[3] if len(pid) > 3 else "")
+            if patient is None:
+                return _EMPTY_PID
+            obr, obx = [], None
+        elif seg_id == "OBR":
+            obr, obx = segment.split(separator), None
+    return groups if saw_pid else _NO_PID
 
 
 def read_message(block: Block) -> tuple[MessageRecord, list[ObservationRecord]]:
@@ -159,105 +150,61 @@ def read_message(block: Block) -> tuple[MessageRecord, list[ObservationRecord]]:
     if len(msh) < 8 or msh[3].isalnum() or msh[3] in " \t":
         record.reason, record.detail = "bad_msh", "MSH-1/MSH-2 do not hold valid encoding characters"
         return record, []
-    fx = _Fields(Encoding.from_msh(msh))
+    fx = Fields(Encoding.from_msh(msh))
     sep = fx.enc.field
     msh_fields = ["", *msh.split(sep)]  # MSH-n is msh_fields[n]: MSH-1 is the separator itself
-    record.sending_facility = fx.text(_get(msh_fields, 4)) or None
-    record.message_time = parse_timestamp(fx.first(_get(msh_fields, 7)))
-    type_comps = fx.components(_get(msh_fields, 9))
-    msg_type = type_comps[0].strip().upper()
-    trigger = _get(type_comps, 1).strip().upper()
-    record.message_type = f"{msg_type}^{trigger}" if trigger else msg_type or None
-    record.control_id = fx.first(_get(msh_fields, 10)) or None
-    record.version = fx.first(_get(msh_fields, 12)) or None
-
-    if (msg_type, trigger) not in LAB_RESULT_TYPES:
-        record.outcome = "ignored"
-        record.reason = "not_lab_result"
-        record.detail = f"message type {record.message_type or '(none)'} is not ORU^R01"
+    record.sending_facility = fx.text(field_at(msh_fields, 4)) or None
+    record.message_time = read_timestamp(fx, field_at(msh_fields, 7))
+    msg_type, trigger, record.message_type = read_message_type(fx, field_at(msh_fields, 9))
+    record.control_id = fx.first(field_at(msh_fields, 10)) or None
+    record.version = fx.first(field_at(msh_fields, 12)) or None
+    record.outcome, record.reason, record.detail = header_outcome(
+        msg_type, trigger, record.message_type, record.control_id
+    )
+    if record.outcome != "accepted":
         return record, []
-    if not record.control_id:
-        record.reason, record.detail = "missing_control_id", "MSH-10 (message control ID) is empty"
+    groups = observation_groups(block.segments[1:], sep, lambda pid3: patient_identifier(fx, pid3))
+    if isinstance(groups, str):
+        record.outcome, record.reason, record.detail = "quarantined", "missing_patient_id", groups
         return record, []
-
     observations: list[ObservationRecord] = []
-    patient: tuple[str, str] | None = None
-    saw_pid = False
-    obr: list[str] | None = None
-    obx_index = 0
-    for segment in block.segments[1:]:
-        seg_id = segment[:3]
-        if seg_id == "PID":
-            saw_pid = True
-            patient = _patient_identifier(fx, _get(segment.split(sep), 3))
-            if patient is None:
-                record.reason = "missing_patient_id"
-                record.detail = "PID-3 (patient identifier list) has no identifier"
-                return record, []
-            obr = None
-        elif seg_id == "OBR":
-            obr = segment.split(sep)
-        elif seg_id == "OBX":
-            if patient is None:
-                record.reason = "missing_patient_id"
-                record.detail = "OBX before any PID segment with an identifier"
-                return record, []
-            observations.append(_observation(fx, segment.split(sep), obr or [], patient, block, obx_index))
-            obx_index += 1
-    if not saw_pid:
-        record.reason, record.detail = "missing_patient_id", "the message has no PID segment"
-        return record, []
-    record.outcome, record.observations = "accepted", len(observations)
+    for patient, obr, segments in groups:
+        for segment in segments:
+            observations.append(_observation(fx, segment.split(sep), obr, patient, block, len(observations)))
+    record.observations = len(observations)
     return record, observations
 
 
 def _observation(
-    fx: _Fields,
+    fx: Fields,
     obx: list[str],
     obr: list[str],
     patient: tuple[str, str],
     block: Block,
     obx_index: int,
 ) -> ObservationRecord:
-    code = fx.components(_get(obx, 3))
-    value_field = _get(obx, 5)
-    value_type = fx.first(_get(obx, 2)).upper()
-    value_components = fx.components(value_field)
-    numeric = parse_numeric(value_type, value_components)
-    unit_comps = fx.components(_get(obx, 6))
-    unit = (unit_comps[0].strip() or _get(unit_comps, 1).strip()) if unit_comps else ""
-    reference_range = fx.components(_get(obx, 7))[0].strip()
-    collected = parse_timestamp(fx.first(_get(obr, 7))) if obr else None
-    return ObservationRecord(
-        message_index=block.index,
-        obx_index=obx_index,
-        patient_id=patient[0],
-        id_authority=patient[1],
-        placer_order=fx.text(_get(obr, 2)),
-        filler_order=fx.text(_get(obr, 3)),
-        collected_at=collected,
-        report_time=parse_timestamp(fx.first(_get(obr, 22))),
-        order_status=fx.first(_get(obr, 25)).upper(),
-        value_type=value_type,
-        code=_get(code, 0).strip(),
-        code_text=_get(code, 1).strip(),
-        code_system=_get(code, 2).strip(),
-        alt_code=_get(code, 3).strip(),
-        alt_text=_get(code, 4).strip(),
-        alt_system=_get(code, 5).strip(),
-        sub_id=fx.first(_get(obx, 4)),
-        value_text="^".join(_without_outer_empties(value_components)),
-        value_repeats=sum(1 for rep in value_field.split(fx.enc.repetition) if _has_text(fx, rep)),
-        value=numeric.value,
-        comparator=numeric.comparator,
-        value_problem=numeric.problem,
-        unit=unit,
-        reference_range=reference_range,
-        range_upper=parse_upper_limit(reference_range),
-        abnormal_flags=fx.repeats_first_components(_get(obx, 8)),
-        result_status=fx.first(_get(obx, 11)).upper(),
-        observed_at=parse_timestamp(fx.first(_get(obx, 14))),
+    read = (
+        block.index,
+        obx_index,
+        *patient,
+        fx.text(field_at(obr, 2)),
+        fx.text(field_at(obr, 3)),
+        read_timestamp(fx, field_at(obr, 7)) if obr else None,
+        read_timestamp(fx, field_at(obr, 22)),
+        fx.first(field_at(obr, 25)).upper(),
+        *read_value(fx, field_at(obx, 2), field_at(obx, 5)),
+        *read_description(
+            fx,
+            field_at(obx, 3),
+            field_at(obx, 4),
+            field_at(obx, 6),
+            field_at(obx, 7),
+            field_at(obx, 8),
+            field_at(obx, 11),
+        ),
+        read_timestamp(fx, field_at(obx, 14)),
     )
+    return ObservationRecord(*read)
 
 
 def read_lab_bytes(data: bytes) -> FileRead:

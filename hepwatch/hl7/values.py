@@ -1,4 +1,4 @@
-"""Reading the numbers inside HL7 fields: timestamps, result values, reference ranges, units.
+"""Reading the numbers inside HL7 fields: result values, reference ranges, units (timestamps: `timestamps.py`).
 
 Definitions from domain.md: section 2 (ULN from OBX-7: `7-56` gives 56, `<40` or `0-40` gives 40, `>3.5` has
 no upper bound; a value `>1000` is graded at 1000 and keeps its comparator) and section 7 (SN values
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
 from typing import NamedTuple
+
+from hepwatch.hl7.timestamps import parse_timestamp as parse_timestamp  # where callers have read it
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _PLAIN_VALUE = re.compile(rf"\s*(<=|>=|<|>|=)?\s*({_NUMBER})\s*")
-_TS = re.compile(r"\s*(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?\s*(?:[+-]\d{2,4})?\s*")
 _COMPARATORS = frozenset({"<", ">", "<=", ">="})
 
 
@@ -22,28 +22,6 @@ class NumericValue(NamedTuple):
     value: float | None
     comparator: str | None
     problem: str | None  # quarantine reason when no single number could be read
-
-
-def parse_timestamp(text: str) -> datetime | None:
-    """HL7 TS/DTM `YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]` as written (local time, offset not applied).
-
-    The clinical date is the date as the lab wrote it, so the offset is kept out of the value.
-    """
-    match = _TS.fullmatch(text)
-    if not match:
-        return None
-    year, month, day, hour, minute, second = (int(g) if g else None for g in match.groups())
-    try:
-        return datetime(
-            year or 0,
-            1 if month is None else month,
-            1 if day is None else day,
-            hour or 0,
-            minute or 0,
-            second or 0,
-        )
-    except ValueError:
-        return None
 
 
 def parse_numeric(value_type: str, components: list[str]) -> NumericValue:

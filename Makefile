@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test test-deployment lint browser dev docs fuzz bench bench-identity bench-e2e generate-sample clean
+.PHONY: install demo test test-fast test-deployment lint browser dev docs fuzz bench bench-identity bench-e2e generate-sample clean
 
 install: $(STAMP)
 
@@ -23,6 +23,9 @@ demo: $(STAMP)  ## run the whole pipeline on sample_feeds/ into warehouse/ and p
 
 test: lint browser  ## the whole test suite, after lint (the deployment test is its own target)
 	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: lint browser  ## the suite without the tests marked slow (multiprocess backfills): about a minute less
+	$(BIN)/python -m pytest -n 2 -q -m "not slow and not deployment"
 
 # The report's interactive eDISH is tested in a real headless Chromium (tests/test_report_browser.py).
 browser:  ## Chromium and chromedriver from the Debian packages, installed when missing (needs apt and root)

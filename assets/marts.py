@@ -19,7 +19,6 @@ from assets.staging import baselines, dosing_records, exposure_episodes, liver_o
 from hepwatch.warehouse import read_sql
 from schemas.marts import (
     AbnormalEnzymeCasesDaily,
-    ActionList,
     DailySummary,
     DosingDaily,
     Edish,
@@ -28,8 +27,8 @@ from schemas.marts import (
     LiverInjuryEpisodes,
     MonitoringGaps,
     Quarantine,
-    StoppingSignals,
 )
+from schemas.signals import ActionList, StoppingSignals
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ def feeds(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_multiprocess_backfill_matches_an_in_process_run(feeds, tmp_path, monkeypatch):
     monkeypatch.setenv("HEPWATCH_PSEUDONYM_KEY", "backfill-test")
     sequential = tmp_path / "sequential"

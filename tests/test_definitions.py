@@ -37,7 +37,18 @@ EXPECTED_ASSETS = {
         "staging/exposure_episodes",
         "staging/dosing_records",
     },
+    "marts/stopping_signals": {"marts/lab_results"},
+    "marts/action_list": {
+        "marts/abnormal_enzyme_cases_daily",
+        "marts/stopping_signals",
+        "marts/monitoring_gaps",
+        "marts/lab_results",
+        "staging/exposure_episodes",
+        "staging/dosing_records",
+    },
     "reports/daily_report": {
+        "marts/stopping_signals",
+        "marts/action_list",
         "marts/lab_results",
         "marts/dosing_daily",
         "marts/abnormal_enzyme_cases_daily",
@@ -59,6 +70,8 @@ EXPECTED_ASSETS = {
         "marts/edish",
         "marts/monitoring_gaps",
         "marts/liver_injury_episodes",
+        "marts/stopping_signals",
+        "marts/action_list",
     },
 }
 
@@ -112,6 +125,7 @@ def test_publish_and_report_follow_any_upstream_update_and_daily_assets_are_tagg
             "marts/dosing_daily",
             "marts/abnormal_enzyme_cases_daily",
             "marts/daily_summary",
+            "marts/stopping_signals",
         }
     )
     assert all(graph.get(key).owners for key in graph.get_all_asset_keys())

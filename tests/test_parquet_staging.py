@@ -179,6 +179,7 @@ def test_writers_building_different_days_at_once_give_one_writers_partitions(
     assert sum(counts) == len(rows)
 
 
+@pytest.mark.slow
 def test_a_multiprocess_backfill_with_parquet_staging_matches_one_writer(
     feeds: Path, duckdb_staged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

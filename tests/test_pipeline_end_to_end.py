@@ -59,7 +59,7 @@ def test_every_check_ran_and_only_the_quarantine_rates_warn(built):
     assert names == {
         "schema_valid", "no_duplicate_results", "summary_matches_cases", "ingest_reconciles",
         "quarantine_rate", "unmapped_liver_codes", "abnormal_flag_agreement", "case_volume_anomaly",
-        "parser_agreement",
+        "parser_agreement", "new_potential_hys_law", "new_fda_stopping_signals", "new_grade3plus_days",
     }  # fmt: skip
 
 

@@ -120,11 +120,19 @@ def test_readme_dictionary_and_example_queries_are_current(sample):
         assert example_queries(conn) in readme, "run `make docs` to regenerate README sections"
 
 
-def test_checks_on_the_sample_flag_only_the_planted_unmapped_codes(sample):
+def test_checks_on_the_sample_flag_only_the_planted_unmapped_codes_and_injuries(sample):
     _, figures, manifest = sample
     assert manifest["messages"]["observations"]["liver_defects_in_accepted_messages"]["unmapped_code"] > 0
+    # the generator plants kratom liver injuries, one of them a potential Hy's law case: the safety-signal
+    # checks warn on them; no data-quality check but the planted unmapped codes does
+    assert any(injury["hys_law"] for injury in manifest["planted_injuries"])
     failing = {key: status for key, status in figures["checks"].items() if status != "passed"}
-    assert failing == {("staging/liver_observations", "unmapped_liver_codes"): "warn"}
+    assert failing == {
+        ("staging/liver_observations", "unmapped_liver_codes"): "warn",
+        ("marts/abnormal_enzyme_cases_daily", "new_potential_hys_law"): "warn",
+        ("marts/abnormal_enzyme_cases_daily", "new_grade3plus_days"): "warn",
+        ("marts/stopping_signals", "new_fda_stopping_signals"): "warn",
+    }
 
 
 def test_daily_report_shows_the_marts_numbers(sample):

@@ -54,7 +54,7 @@
       });
     });
     var first = Math.min.apply(null, days), last = Math.max.apply(null, days);
-    var span = Math.max(last - first, 86400000);
+    var span = Math.max(last - first, 24 * 3600 * 1000);
     function x(day) { return left + (width - left - right) * (Date.parse(day) - first) / span; }
     function y(v) {
       var share = (Math.log10(Math.max(v, low)) - Math.log10(low)) / (Math.log10(high * 1.2) - Math.log10(low));

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the project's .venv/bin when the suite runs in it
 STARTUP_TIMEOUT = 90
 

@@ -267,3 +267,59 @@ def test_settings_come_from_the_environment():
     )
     assert settings.email_to == ("a@clinic.example", "b@clinic.example")
     assert settings.enabled
+
+
+def test_hepwatch_run_alerts_once_across_two_runs_and_retries_a_failed_receiver(
+    smtp_server, receiver, tmp_path, monkeypatch
+):
+    """`hepwatch run` over the hand-written feed plus a patient with potential Hy's law (ALT 4 x ULN and TBIL
+    3 x ULN the same day: domain.md section 5): the first run's alerts reach the mailbox and (after one
+    failed post) the webhook; a second run over a new day of unrelated results sends nothing again."""
+    from pipelines.runner import run
+    from tests.hl7_samples import obx, oru
+    from tests.support.hand_feed import ALT, TBIL, write_feeds
+
+    mailbox, port = smtp_server
+    hook = receiver(failures=1)
+    feeds = write_feeds(tmp_path / "feeds")
+    signal = oru(
+        "S-1",
+        [
+            obx(1, ALT, "160", reference_range="0-40"),
+            obx(2, TBIL, "3.6", unit="mg/dL", reference_range="0.1-1.2"),
+        ],
+        mrn="MRN777",
+        collected="20260604090000",
+        placer="SO1",
+        filler="SF1",
+    )
+    (feeds / "labs" / "northlab" / "2026-06-04.hl7").write_text(signal)
+    for name, value in {
+        "HEPWATCH_ALERT_SMTP_HOST": "127.0.0.1",
+        "HEPWATCH_ALERT_SMTP_PORT": str(port),
+        "HEPWATCH_ALERT_EMAIL_TO": "monitor@clinic.example",
+        "HEPWATCH_ALERT_WEBHOOK_URL": hook.url,
+        "HEPWATCH_ALERT_REPORT_URL": "https://reports.clinic.example",
+    }.items():
+        monkeypatch.setenv(name, value)
+    warehouse = tmp_path / "warehouse"
+    run(str(feeds), str(warehouse))
+    # MRN777: ALT 160 / 40 = 4 x ULN, TBIL 3.6 / 1.2 = 3 x ULN: potential Hy's law and the stopping signal
+    # ALT > 3 x ULN with TBIL > 2 x ULN; both grade 2, and no result of the hand-written feed is grade 3+
+    kinds = {body["hepwatch"]["check"] for body in hook.bodies}
+    assert kinds == {"new_potential_hys_law", "new_fda_stopping_signals"}
+    assert len(mailbox.messages) == len(hook.bodies) == 2
+    assert hook.posts == 3  # the first post failed and was retried
+    hys_law = next(b for b in hook.bodies if b["hepwatch"]["check"] == "new_potential_hys_law")
+    assert hys_law["hepwatch"]["patients"] == 1 and hys_law["hepwatch"]["days"] == ["2026-06-04"]
+    assert hys_law["hepwatch"]["report_url"] == "https://reports.clinic.example/2026-06-04.html"
+    sent = len(mailbox.messages)
+    later = oru(
+        "N-30", [obx(1, ALT, "20")], mrn="MRN003", collected="20260606080000", placer="O30", filler="F30"
+    )
+    (feeds / "labs" / "northlab" / "2026-06-08.hl7").write_text(later)
+    run(str(feeds), str(warehouse))
+    assert len(mailbox.messages) == sent and len(hook.bodies) == sent
+    everything = "".join(m[2] for m in mailbox.messages) + json.dumps(hook.bodies)
+    for identifier in ("MRN777", "MRN001", "MRN002", "MRN003", "pk_"):
+        assert identifier not in everything

@@ -19,6 +19,7 @@ import polars as pl
 from assets.checks import markdown_table
 from assets.resources import Feeds, Monitoring
 from assets.tables import sql
+from hepwatch.report.rules import Thresholds, definitions, read_thresholds, stopping_signal_labels
 
 NEW_POTENTIAL_HYS_LAW = "new_potential_hys_law"
 NEW_FDA_STOPPING_SIGNALS = "new_fda_stopping_signals"
@@ -26,29 +27,26 @@ NEW_GRADE3PLUS_DAYS = "new_grade3plus_days"
 SIGNAL_CHECKS = (NEW_POTENTIAL_HYS_LAW, NEW_FDA_STOPPING_SIGNALS, NEW_GRADE3PLUS_DAYS)
 SHOWN = 50  # rows of findings in the check's metadata table (all of them count; the JSON holds them all)
 
-# check: (what it finds, the query, the finding's date column, the description's rule)
-_CHECKS: dict[str, tuple[str, str, str, str]] = {
-    NEW_POTENTIAL_HYS_LAW: (
-        "new potential Hy's law",
-        "check_new_potential_hys_law",
-        "case_date",
-        "potential Hy's law (FDA 2009: ALT or AST >= 3 x ULN and TBIL > 2 x ULN, no ALP >= 2 x ULN, within 30 "
-        "days) for the first time in 30 days",
-    ),
-    NEW_FDA_STOPPING_SIGNALS: (
-        "new FDA stopping signal",
-        "check_new_stopping_signals",
-        "signal_date",
-        "an FDA 2009 stopping signal (ALT or AST > 8 x ULN; > 5 x ULN for more than 2 weeks; > 3 x ULN with "
-        "TBIL > 2 x ULN or INR > 1.5) not already raised in the 30 days before",
-    ),
-    NEW_GRADE3PLUS_DAYS: (
-        "new grade 3+ result",
-        "check_new_grade3plus",
-        "case_date",
-        "a case day of CTCAE v5 grade 3 or 4",
-    ),
+# check: (what it finds, the query, the finding's date column)
+_CHECKS: dict[str, tuple[str, str, str]] = {
+    NEW_POTENTIAL_HYS_LAW: ("new potential Hy's law", "check_new_potential_hys_law", "case_date"),
+    NEW_FDA_STOPPING_SIGNALS: ("new FDA stopping signal", "check_new_stopping_signals", "signal_date"),
+    NEW_GRADE3PLUS_DAYS: ("new grade 3+ result", "check_new_grade3plus", "case_date"),
 }
+
+
+def _rule(name: str, t: Thresholds) -> str:
+    """What the check found, in words, with the thresholds the marts used (ref.signal_thresholds)."""
+    lookback = f"{t['new_case_lookback_days']:g} days"
+    if name == NEW_POTENTIAL_HYS_LAW:
+        text = definitions(t)["hys_law"].rstrip(".")
+        return f"{text[0].lower()}{text[1:]}; for the first time in {lookback}"
+    if name == NEW_FDA_STOPPING_SIGNALS:
+        signals = "; ".join(stopping_signal_labels(t).values())
+        return f"an FDA 2009 stopping signal ({signals}) not already raised in the {lookback} before"
+    return "a case day of CTCAE v5 grade 3 or 4"
+
+
 DESCRIPTIONS = {
     NEW_POTENTIAL_HYS_LAW: "Warns when a patient meets potential Hy's law for the first time in 30 days on a "
     "day the run built.",
@@ -64,12 +62,13 @@ def signal_spec(name: str, asset: list[str]) -> dg.AssetCheckSpec:
 def _finding(
     name: str,
 ) -> Callable[[duckdb.DuckDBPyConnection, Feeds, Monitoring, date, date], dg.AssetCheckResult]:
-    kind, query, date_column, rule = _CHECKS[name]
+    kind, query, date_column = _CHECKS[name]
 
     def check(
         conn: duckdb.DuckDBPyConnection, feeds: Feeds, monitoring: Monitoring, start: date, end: date
     ) -> dg.AssetCheckResult:
         found = conn.sql(sql(query), params={"start": start, "end": end}).pl()
+        rule = _rule(name, read_thresholds(conn))
         return signal_result(name, kind, rule, found, date_column, start, end)
 
     return check

@@ -1,4 +1,4 @@
-"""`make bench` (issue 5): hepwatch lab ingestion against python-hl7, hl7apy and a plain read, on one feed.
+"""`make bench`: hepwatch lab ingestion against python-hl7, hl7apy and a plain read, on one feed.
 
     .venv/bin/python bench/run_bench.py [--messages 1000000] [--files 200] [--profile 50000]
 

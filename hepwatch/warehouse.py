@@ -153,7 +153,7 @@ def insert_observations(conn: duckdb.DuckDBPyConnection, relation: str | pl.Data
     """Rows with landing.lab_observations' columns (a frame, or the name of a table or view) into the
     normalised landing tables (landing.lab_obx, lab_orders, lab_descriptions, lab_patients). Ingestion writes
     those tables directly; this is for migration and for tests that land hand-made observations.
-    `observation_key` must be at least 32 hex digits (labs.observation_keys gives 40): its first 32 are kept."""
+    `observation_key` must be at least 32 hex digits (hepwatch.hl7.identity gives 40): its first 32 are kept."""
     incoming = "hepwatch_incoming_observations"  # the name insert_observations.sql reads
     if isinstance(relation, pl.DataFrame):
         if relation.is_empty():

@@ -1,8 +1,6 @@
 import os
 from pathlib import Path
 
-import pytest
-
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 CORPUS = SHARED / "hl7-corpus"
 PROJECT = Path(__file__).resolve().parent.parent
@@ -10,10 +8,3 @@ PROJECT = Path(__file__).resolve().parent.parent
 # Tests never touch the project's own warehouse or the user's Dagster home.
 os.environ.pop("DAGSTER_HOME", None)
 os.environ.setdefault("HEPWATCH_PSEUDONYM_KEY", "test-key-not-secret")
-
-
-@pytest.fixture
-def corpus_files() -> list[Path]:
-    files = sorted(CORPUS.glob("*.hl7"))
-    assert len(files) >= 30, f"the public corpus is expected at {CORPUS}"
-    return files

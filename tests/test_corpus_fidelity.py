@@ -1,4 +1,4 @@
-"""Issue 5 "Fidelity": every public corpus file read as a careful integration engineer would.
+"""Fidelity: every public corpus file read as a careful integration engineer would.
 
 Each file is ingested alone into a scratch warehouse through the real path (`ingest_lab_files`, then the
 reference-table script and `assets/sql/liver_observations.sql`), and the outcome is compared with what is

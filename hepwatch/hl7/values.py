@@ -86,7 +86,6 @@ _RANGE_BETWEEN = re.compile(
     rf"\s*[(\[]?\s*({_NUMBER})\s*(?:-|_|;|to|TO|\.\.)\s*({_NUMBER})\s*[)\]]?\s*{_TRAILER}", re.DOTALL
 )
 _RANGE_UPPER = re.compile(rf"\s*(?:<=|<|≤|=<)\s*({_NUMBER})\s*{_TRAILER}", re.DOTALL)
-_RANGE_LOWER = re.compile(rf"\s*(?:>=|>|≥|=>)\s*({_NUMBER})\s*{_TRAILER}", re.DOTALL)
 # A second bound in the trailing text (`0-40 (M) 0-35 (F)`, `<40 adult, <30 child`): which one applies is
 # not for hepwatch to choose.
 _SECOND_BOUND = re.compile(rf"{_NUMBER}\s*(?:-|_|;|to|TO)\s*{_NUMBER}|(?:<|>|≤|≥)\s*=?\s*{_NUMBER}")
@@ -113,11 +112,3 @@ def parse_upper_limit(reference_range: str) -> float | None:
         high = float(match.group(1))
         return high if 0 < high < math.inf and not _SECOND_BOUND.search(text, match.end(1)) else None
     return None
-
-
-_UNIT_SPELLINGS = str.maketrans({"µ": "u", "μ": "u", " ": ""})
-
-
-def normalize_unit(unit: str) -> str:
-    """The key a unit is looked up by in `reference/unit_conversions.csv`: lower case, no spaces, µ as u."""
-    return unit.strip().lower().translate(_UNIT_SPELLINGS)

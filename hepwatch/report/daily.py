@@ -28,6 +28,7 @@ from hepwatch.report.window import HEADLINE, Window
 __all__ = ["HEADLINE", "DailyReport", "build_daily_report", "build_daily_reports"]
 
 MOST_TRAJECTORIES = 12
+MOST_ACTION_ROWS = 100  # rows of the action list a page shows; the worklist has them all
 
 
 @dataclass
@@ -88,7 +89,7 @@ def _render(
         f'<div class="card"><b data-metric="{name}">{report.headline[name]}</b>{label}</div>'
         for name, label in HEADLINE
     )
-    action_rows = "".join(_action_row(row) for row in rows)
+    action_rows = "".join(_action_row(row) for row in rows[:MOST_ACTION_ROWS])
     plotted = list(actions)[:MOST_TRAJECTORIES]
     charts = "".join(f'<div class="patient">{trajectories.chart(p, day)}</div>' for p in plotted)
     more = len(actions) - len(plotted)
@@ -110,7 +111,12 @@ def _render(
             rule("edish", rules["edish"]),
             f'<h2>Patients needing action today (<span data-metric="action_patients">{len(actions)}</span>)</h2>',
             f'<table class="actions">{ACTION_HEADER}{action_rows}</table>'
-            f'<p class="rule">{escape(ACTION_NOTE)}</p>'
+            + (
+                f"<p>The first {MOST_ACTION_ROWS} of {len(rows)}: `hepwatch worklist --date {day}` lists them all."
+                if len(rows) > MOST_ACTION_ROWS
+                else ""
+            )
+            + f'<p class="rule">{escape(ACTION_NOTE)}</p>'
             if action_rows
             else "<p>None.</p>",
             rule("hys_law", rules["hys_law"]),

@@ -108,8 +108,7 @@ def edish(
             f'<circle cx="{pos(alt, False):.1f}" cy="{pos(tbil, True):.1f}" r="{radius}" fill="{colour}" '
             f'fill-opacity="0.75" data-key="{escape(patient)}" data-alt="{alt:.4g}" data-tbil="{tbil:.4g}" '
             f'data-alt-date="{alt_date}" data-tbil-date="{tbil_date}" data-quadrant="{quadrant}" '
-            f'data-new="{int(new)}"><title>{escape(patient)}: ALT {alt:.2f} x ULN, TBIL {tbil:.2f} x ULN'
-            "</title></circle>"
+            f'data-new="{int(new)}"/>'
         )
     body.append(f'<text x="{size / 2}" y="{size - 10}" text-anchor="middle" {FONT}>peak ALT (x ULN)</text>')
     body.append(

@@ -97,34 +97,57 @@ patients AS (
     FROM by_finding
     GROUP BY ALL
 ),
-latest AS (
-    -- the latest result of each analyte on or before the day
-    SELECT p.as_of_date, p.patient_key, r.analyte,
-        arg_max(r.x_uln, r.collected_at) AS x_uln, max(r.collected_date) AS collected_date
-    FROM patients AS p
-    JOIN marts.lab_results AS r
-        ON r.patient_key = p.patient_key AND r.collected_date <= p.as_of_date
-        AND r.analyte IN ('ALT', 'AST', 'ALP', 'TBIL')
-    GROUP BY ALL
+result_days AS (
+    -- the listed patients' result days: each analyte's latest result of the day, and the day's higher ALT or
+    -- AST x ULN with the one of the result day before (for the trend)
+    SELECT *, lag(amino) OVER (PARTITION BY patient_key, amino IS NULL ORDER BY d) AS amino_before
+    FROM (
+        SELECT r.patient_key, r.collected_date AS d,
+            arg_max(r.x_uln, r.collected_at) FILTER (WHERE r.analyte = 'ALT') AS alt,
+            arg_max(r.x_uln, r.collected_at) FILTER (WHERE r.analyte = 'AST') AS ast,
+            arg_max(r.x_uln, r.collected_at) FILTER (WHERE r.analyte = 'ALP') AS alp,
+            arg_max(r.x_uln, r.collected_at) FILTER (WHERE r.analyte = 'TBIL') AS tbil,
+            max(r.x_uln) FILTER (WHERE r.analyte IN ('ALT', 'AST')) AS amino
+        FROM marts.lab_results AS r
+        SEMI JOIN (SELECT DISTINCT patient_key FROM patients) AS p USING (patient_key)
+        WHERE r.analyte IN ('ALT', 'AST', 'ALP', 'TBIL')
+        GROUP BY ALL
+    )
 ),
-amino_days AS (
-    SELECT p.as_of_date, p.patient_key, r.collected_date, max(r.x_uln) AS x_uln
-    FROM patients AS p
-    JOIN marts.lab_results AS r
-        ON r.patient_key = p.patient_key AND r.collected_date <= p.as_of_date AND r.analyte IN ('ALT', 'AST')
-    GROUP BY p.as_of_date, p.patient_key, r.collected_date
-    QUALIFY row_number() OVER (PARTITION BY p.as_of_date, p.patient_key ORDER BY r.collected_date DESC) <= 2
+latest AS (
+    -- one pass over each patient's result days and list days in date order (a result day before a list day
+    -- of the same date): the last value of each analyte so far
+    SELECT * FROM (
+        SELECT as_of_date, patient_key,
+            last_value(alt IGNORE NULLS) OVER past AS latest_alt_xuln,
+            last_value(ast IGNORE NULLS) OVER past AS latest_ast_xuln,
+            last_value(alp IGNORE NULLS) OVER past AS latest_alp_xuln,
+            last_value(tbil IGNORE NULLS) OVER past AS latest_tbil_xuln,
+            last_value(result_day IGNORE NULLS) OVER past AS latest_result_date,
+            last_value(amino IGNORE NULLS) OVER past AS amino,
+            last_value(CASE WHEN amino IS NOT NULL THEN coalesce(amino_before, -1) END IGNORE NULLS) OVER past
+                AS amino_before
+        FROM (
+            SELECT patient_key, d, 0 AS after, NULL AS as_of_date, alt, ast, alp, tbil, d AS result_day, amino,
+                amino_before
+            FROM result_days
+            UNION ALL
+            SELECT patient_key, as_of_date, 1, as_of_date, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM patients
+        )
+        WINDOW past AS (PARTITION BY patient_key ORDER BY d, after ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    )
+    WHERE as_of_date IS NOT NULL
 ),
 trend AS (
     SELECT as_of_date, patient_key,
         CASE
-            WHEN count(*) < 2 THEN NULL
-            WHEN arg_max(x_uln, collected_date) > arg_min(x_uln, collected_date) THEN 'up'
-            WHEN arg_max(x_uln, collected_date) < arg_min(x_uln, collected_date) THEN 'down'
+            WHEN amino_before IS NULL OR amino_before < 0 THEN NULL
+            WHEN amino > amino_before THEN 'up'
+            WHEN amino < amino_before THEN 'down'
             ELSE 'same'
         END AS amino_trend
-    FROM amino_days
-    GROUP BY ALL
+    FROM latest
 ),
 kratom AS (
     SELECT p.as_of_date, p.patient_key,
@@ -158,11 +181,11 @@ SELECT
     p.reasons,
     p.rules,
     p.latest_finding_date,
-    max(l.x_uln) FILTER (WHERE l.analyte = 'ALT') AS latest_alt_xuln,
-    max(l.x_uln) FILTER (WHERE l.analyte = 'AST') AS latest_ast_xuln,
-    max(l.x_uln) FILTER (WHERE l.analyte = 'ALP') AS latest_alp_xuln,
-    max(l.x_uln) FILTER (WHERE l.analyte = 'TBIL') AS latest_tbil_xuln,
-    max(l.collected_date) AS latest_result_date,
+    l.latest_alt_xuln,
+    l.latest_ast_xuln,
+    l.latest_alp_xuln,
+    l.latest_tbil_xuln,
+    l.latest_result_date,
     t.amino_trend,
     CAST(p.as_of_date - x.kratom_start AS INTEGER) AS days_since_kratom_start,
     k.kratom_7d_g,
@@ -175,6 +198,4 @@ LEFT JOIN trend AS t USING (as_of_date, patient_key)
 LEFT JOIN kratom AS k USING (as_of_date, patient_key)
 LEFT JOIN exposure AS x USING (as_of_date, patient_key)
 LEFT JOIN gaps AS g USING (as_of_date, patient_key)
-GROUP BY p.as_of_date, p.patient_key, p.priority, p.reasons, p.rules, p.latest_finding_date, p.worst_xuln,
-    t.amino_trend, x.kratom_start, k.kratom_7d_g, k.kratom_prior_28d_g, g.due_date, g.days_overdue
 ORDER BY p.as_of_date, rank

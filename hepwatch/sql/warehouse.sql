@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS landing.lab_messages (
     arrival_seq BIGINT NOT NULL       -- global arrival order of messages
 );
 
--- Observations are landed normalised (issue 5: what OBX-3/4/6/7/8/11 say repeats on almost every row, and
+-- Observations are landed normalised (what OBX-3/4/6/7/8/11 say repeats on almost every row, and
 -- writing it once per distinct combination more than halves DuckDB's share of ingestion): one row per OBX
 -- in landing.lab_obx, its OBR context in landing.lab_orders, its description in landing.lab_descriptions;
 -- the view landing.lab_observations puts them together with MSH-4/7/10 from landing.lab_messages.
@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS landing.lab_orders (
 );
 
 -- patient_key (23 characters) once per patient, not once per observation: a number per row costs DuckDB
--- about a third less to write (issue 5)
+-- about a third less to write
 CREATE TABLE IF NOT EXISTS landing.lab_patients (
     patient_id INTEGER NOT NULL,
     patient_key VARCHAR NOT NULL
@@ -137,7 +137,7 @@ CREATE TABLE IF NOT EXISTS landing.dosing_quarantine (
     PRIMARY KEY (file, sha256, line)
 );
 
--- Clinical days whose staged tables and marts are out of date (issue 7): marked when landed data changes
+-- Clinical days whose staged tables and marts are out of date: marked when landed data changes
 -- them (hepwatch.pending), cleared when a build run has rebuilt them, so a run does the work of the change,
 -- not of the history. A day d marks the marts of d to d + 30 (the look-back windows).
 CREATE TABLE IF NOT EXISTS landing.pending_days (

@@ -211,3 +211,26 @@ def test_planted_injuries_sit_where_they_belong_on_edish(sample):
             assert where == "potential_hys_law", injury
         if injury["peak_alt_xuln"] >= 3:  # right of the x = 3 line
             assert where in {"potential_hys_law", "temples_corollary"}, injury
+
+
+def test_no_identifier_in_the_reports_or_the_signal_checks_metadata(sample):
+    """The report pages and what the safety-signal checks put in Dagster's metadata name patients by key only:
+    none of the sample's MRNs (8 digits) appears in any of them."""
+    import re
+
+    from assets.resources import Warehouse
+    from assets.signal_checks import new_fda_stopping_signals, new_grade3plus_days, new_potential_hys_law
+
+    warehouse, _, _ = sample
+    with duckdb.connect(str(warehouse / "phi.duckdb"), read_only=True) as phi:
+        mrns = {row[0] for row in phi.execute("SELECT patient_id FROM patient_map").fetchall()}
+    pages = list((warehouse / "reports").glob("*.html"))
+    assert len(pages) > 90
+    for page in pages:
+        assert not set(re.findall(r"\d{6,}", page.read_text())) & mrns, page.name
+    with Warehouse(directory=str(warehouse)).connect() as conn:
+        for _, evaluate in (new_potential_hys_law, new_fda_stopping_signals, new_grade3plus_days):
+            result = evaluate(conn, None, None, date(2026, 6, 1), date(2026, 8, 30))
+            assert not result.passed  # the sample plants injuries that trigger each of them
+            text = json.dumps({k: str(getattr(v, "value", v)) for k, v in result.metadata.items()})
+            assert "pk_" in text and not set(re.findall(r"\d{6,}", text)) & mrns

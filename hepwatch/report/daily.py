@@ -59,10 +59,11 @@ def build_daily_reports(
     # trajectories dashed at the ULN and at the Hy's law aminotransferase line
     levels = (1.0, data.thresholds["hys_law_aminotransferase_x_uln"])
     shown = {row["patient_key"] for found in actions.values() for row in found[:MOST_TRAJECTORIES]}
-    shown |= {p for day in wanted for p in clickable(data.edish.points.get(day, []))}
+    clicks = {day: clickable(data.edish.points.get(day, [])) for day in wanted}
+    shown |= {p for patients in clicks.values() for p in patients}
     trajectories = Trajectories(conn, shown, end, levels)
     for day, found in actions.items():
-        yield _render(data, trajectories, day, found, checked)
+        yield _render(data, trajectories, day, found, checked, clicks[day])
 
 
 def build_daily_report(
@@ -73,7 +74,12 @@ def build_daily_report(
 
 
 def _render(
-    data: Window, trajectories: Trajectories, day: date, rows: list[dict[str, Any]], checked: str
+    data: Window,
+    trajectories: Trajectories,
+    day: date,
+    rows: list[dict[str, Any]],
+    checked: str,
+    clicks: list[str],
 ) -> DailyReport:
     report = DailyReport(
         day=day,
@@ -106,7 +112,7 @@ def _render(
             f'<div class="cards">{cards}</div>',
             rule("dili", rules["dili"]),
             f"<h2>Trend</h2>{report.trend_svg}",
-            f"<h2>eDISH</h2>{edish_figure(report.edish_svg, data.edish.points.get(day, []), trajectories, day)}",
+            f"<h2>eDISH</h2>{edish_figure(report.edish_svg, len(data.edish.points.get(day, [])), clicks, trajectories, day)}",
             f"<p>Quadrants: {', '.join(f'{k} {v}' for k, v in sorted(edish_counts.items()))}{sample_note}</p>",
             rule("edish", rules["edish"]),
             f'<h2>Patients needing action today (<span data-metric="action_patients">{len(actions)}</span>)</h2>',

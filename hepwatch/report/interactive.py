@@ -31,18 +31,19 @@ def clickable(points: list[Point]) -> list[str]:
     return [p[0] for p in wanted[:MOST_CLICKABLE]]
 
 
-def edish_figure(chart: str, points: list[Point], trajectories: Trajectories, day: date) -> str:
+def edish_figure(chart: str, shown: int, clicks: list[str], trajectories: Trajectories, day: date) -> str:
+    """The chart (`shown` points) with its controls, and the trajectories of the `clicks` patients."""
     boxes = "".join(
         f'<label><input type="checkbox" data-quadrant="{key}" checked> {label}</label> '
         for key, label in QUADRANTS
     )
-    series = {patient: trajectories.series(patient, day) for patient in clickable(points)}
-    data = json.dumps(series, separators=(",", ":")).replace("</", "<\\/")
+    series = ",".join(f"{json.dumps(p)}:{trajectories.series_json(p, day)}" for p in clicks)
+    data = ("{" + series + "}").replace("</", "<\\/")
     return (
         f'<figure id="edish">{chart}'
         f'<figcaption><span class="filters">{boxes}'
         '<label><input type="checkbox" data-filter="new"> new cases only</label></span> '
-        f"(<span data-shown>{len(points)}</span> points shown)</figcaption>"
+        f"(<span data-shown>{shown}</span> points shown)</figcaption>"
         f'<p id="edish-tip" data-idle="{escape(IDLE)}">{escape(IDLE)}</p>'
         '<div id="edish-trajectory"></div></figure>'
         f'<script type="application/json" id="edish-trajectories">{data}</script>'

@@ -5,8 +5,9 @@ Each function returns an `<svg>` element as text. Coordinates are computed here;
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -55,6 +56,30 @@ def stacked_bars(days: Sequence[str], counts: Mapping[int, Sequence[int]], title
     return _frame(width, height, title, body)
 
 
+EDISH_SIZE, EDISH_MARGIN, EDISH_LOW, EDISH_HIGH = 420, 50, 0.1, 100.0
+
+
+def _edish_pos(value: float, flip: bool) -> float:
+    """Where a multiple of ULN sits on eDISH's log axes (y flipped: up is higher)."""
+    value = min(max(value, EDISH_LOW), EDISH_HIGH)
+    share = (math.log10(value) - math.log10(EDISH_LOW)) / (math.log10(EDISH_HIGH) - math.log10(EDISH_LOW))
+    return EDISH_MARGIN + (EDISH_SIZE - 2 * EDISH_MARGIN) * ((1 - share) if flip else share)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _circle(point: tuple[str, float, float, str, bool, Any, Any], pos: Callable[[float, bool], float]) -> str:
+    """One eDISH point, with what the page's script shows on hover (the same point on many days' pages is
+    drawn once)."""
+    patient, alt, tbil, quadrant, new, alt_date, tbil_date = point
+    colour, radius = ("#d62728", 5) if new else ("#1f77b4", 3.5)
+    return (
+        f'<circle cx="{pos(alt, False):.1f}" cy="{pos(tbil, True):.1f}" r="{radius}" fill="{colour}" '
+        f'fill-opacity="0.75" data-key="{escape(patient)}" data-alt="{alt:.4g}" data-tbil="{tbil:.4g}" '
+        f'data-alt-date="{alt_date}" data-tbil-date="{tbil_date}" data-quadrant="{quadrant}" '
+        f'data-new="{int(new)}"/>'
+    )
+
+
 def edish(
     points: Sequence[tuple[str, float, float, str, bool, Any, Any]],
     counts: dict[str, int],
@@ -63,13 +88,8 @@ def edish(
 ) -> str:
     """eDISH: peak ALT x ULN (x) against peak TBIL x ULN (y), log axes, lines at the thresholds `lines`
     (edish_alt_x_uln and edish_tbil_x_uln: 3 and 2 by default)."""
-    size, margin = 420, 50
-    low, high = 0.1, 100.0
-
-    def pos(value: float, flip: bool) -> float:
-        value = min(max(value, low), high)
-        share = (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low))
-        return margin + (size - 2 * margin) * ((1 - share) if flip else share)
+    size, margin = EDISH_SIZE, EDISH_MARGIN
+    pos = _edish_pos
 
     body = [f'<text x="{margin}" y="18" {FONT} font-weight="bold">{escape(title)}</text>']
     edge = size - margin
@@ -102,14 +122,7 @@ def edish(
         body.append(
             f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {FONT} fill="#555">{text}: {counts.get(key, 0)}</text>'
         )
-    for patient, alt, tbil, quadrant, new, alt_date, tbil_date in sorted(points, key=lambda p: p[4]):
-        colour, radius = ("#d62728", 5) if new else ("#1f77b4", 3.5)
-        body.append(
-            f'<circle cx="{pos(alt, False):.1f}" cy="{pos(tbil, True):.1f}" r="{radius}" fill="{colour}" '
-            f'fill-opacity="0.75" data-key="{escape(patient)}" data-alt="{alt:.4g}" data-tbil="{tbil:.4g}" '
-            f'data-alt-date="{alt_date}" data-tbil-date="{tbil_date}" data-quadrant="{quadrant}" '
-            f'data-new="{int(new)}"/>'
-        )
+    body += [_circle(point, pos) for point in sorted(points, key=lambda p: p[4])]
     body.append(f'<text x="{size / 2}" y="{size - 10}" text-anchor="middle" {FONT}>peak ALT (x ULN)</text>')
     body.append(
         f'<text x="12" y="{size / 2}" text-anchor="middle" {FONT} transform="rotate(-90 12 {size / 2})">'

@@ -3,6 +3,8 @@ doses, on days since the start of the latest kratom exposure episode; three quer
 
 from __future__ import annotations
 
+import json
+from bisect import bisect_right
 from collections import defaultdict
 from datetime import date
 
@@ -18,6 +20,7 @@ class Trajectories:
         self, conn: duckdb.DuckDBPyConnection, patients: set[str], end: date, levels: tuple[float, ...]
     ) -> None:
         self.levels = levels
+        self._json: dict[tuple[str, int], str] = {}
         self.starts: dict[str, list[date]] = defaultdict(list)
         self.results: dict[str, list[tuple[str, date, float]]] = defaultdict(list)
         self.kratom: dict[str, list[tuple[date, float]]] = defaultdict(list)
@@ -57,10 +60,15 @@ class Trajectories:
         )
         return trajectory(series, doses, label, f"{patient}: x ULN and kratom doses", self.levels)
 
-    def series(self, patient: str, day: date) -> dict[str, list[tuple[str, float]]]:
-        """The patient's x ULN results known on `day`, by analyte, as (ISO date, x ULN): for the page's script."""
-        found: dict[str, list[tuple[str, float]]] = {}
-        for analyte, collected, x in self.results[patient]:
-            if collected <= day:
+    def series_json(self, patient: str, day: date) -> str:
+        """The patient's x ULN results known on `day`, by analyte, as JSON {analyte: [[ISO date, x ULN], ...]}
+        for the page's script; made once per patient and number of results (most days add none)."""
+        results = self.results[patient]
+        known = bisect_right([collected for _, collected, _ in results], day)
+        cached = self._json.get((patient, known))
+        if cached is None:
+            found: dict[str, list[tuple[str, float]]] = {}
+            for analyte, collected, x in results[:known]:
                 found.setdefault(analyte, []).append((collected.isoformat(), round(x, 3)))
-        return found
+            cached = self._json[(patient, known)] = json.dumps(found, separators=(",", ":"))
+        return cached

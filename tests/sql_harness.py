@@ -121,3 +121,11 @@ def build(conn: duckdb.DuckDBPyConnection, first: int = -400, last: int = 400) -
         conn, "marts.stopping_signals", sql("stopping_signals"), "signal_date", day(first), day(last)
     )
     replace_table(conn, "marts.action_list", read_sql("action_list.sql"), start=None, end=None)
+
+
+def build_for_report(conn: duckdb.DuckDBPyConnection) -> None:
+    """`build`, and the other marts the daily report reads (dosing, the feed ledger, the quarantine)."""
+    build(conn)
+    replace_window(conn, "marts.dosing_daily", sql("dosing_daily"), "dose_date", day(-400), day(400))
+    replace_table(conn, "marts.feed_files", sql("feed_files"))
+    replace_table(conn, "marts.quarantine", sql("quarantine"), first_day=day(-400), last_day=day(400))

@@ -4,24 +4,18 @@ One code path builds one day's report or a window's: these tests check the windo
 definitions, and that a window's reports are the reports of its days built one by one.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from assets.tables import replace_table, replace_window, sql
 from hepwatch.report import edish_window
 from hepwatch.report.daily import build_daily_report, build_daily_reports
 from hepwatch.report.rules import read_thresholds, stopping_signal_labels
-from tests.sql_harness import add_results, build, day, open_scratch
+from tests.sql_harness import add_results, build_for_report, day, open_scratch
 
 
 def _finish(conn) -> None:
-    build(conn)
-    replace_window(conn, "marts.dosing_daily", sql("dosing_daily"), "dose_date", day(-400), day(400))
-    replace_table(conn, "marts.feed_files", sql("feed_files"))
-    replace_table(
-        conn, "marts.quarantine", sql("quarantine"), first_day=date(2020, 1, 1), last_day=date(2030, 1, 1)
-    )
+    build_for_report(conn)
 
 
 @pytest.fixture

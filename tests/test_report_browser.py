@@ -19,9 +19,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from assets.tables import replace_table, replace_window, sql
 from hepwatch.report.daily import build_daily_report
-from tests.sql_harness import add_results, build, day, open_scratch
+from tests.sql_harness import add_results, build_for_report, day, open_scratch
 
 KEY = {n: f"pk_{n:0>20}" for n in (1, 2, 3)}
 
@@ -41,10 +40,7 @@ def page(tmp_path_factory):
             (3, 2, "TBIL", 0.5),
         ],
     )
-    build(conn)
-    replace_window(conn, "marts.dosing_daily", sql("dosing_daily"), "dose_date", day(-400), day(400))
-    replace_table(conn, "marts.feed_files", sql("feed_files"))
-    replace_table(conn, "marts.quarantine", sql("quarantine"), first_day=day(-400), last_day=day(400))
+    build_for_report(conn)
     report = build_daily_report(conn, day(20))
     conn.close()
     html = root / "report.html"

@@ -18,10 +18,9 @@ from assets.ingest import load_reference_tables
 from assets.mart_checks import summary_matches_cases
 from assets.resources import Warehouse
 from assets.signal_checks import new_fda_stopping_signals, new_potential_hys_law
-from assets.tables import replace_table, replace_window, sql
 from hepwatch.report.daily import DailyReport, build_daily_report
 from hepwatch.settings import THRESHOLDS_ENV
-from tests.sql_harness import add_results, build, day, open_scratch
+from tests.sql_harness import add_results, build_for_report, day, open_scratch
 
 PATIENT = f"pk_{1:0>20}"
 RAISED = {
@@ -42,10 +41,7 @@ def _warehouse(root: Path) -> DailyReport:
     conn = open_scratch(root)
     load_reference_tables(conn)  # as the reference_tables asset does, reading HEPWATCH_THRESHOLDS
     add_results(conn, [(1, 0, "ALT", 4.0), (1, 0, "TBIL", 2.5)])
-    build(conn)
-    replace_window(conn, "marts.dosing_daily", sql("dosing_daily"), "dose_date", day(-400), day(400))
-    replace_table(conn, "marts.feed_files", sql("feed_files"))
-    replace_table(conn, "marts.quarantine", sql("quarantine"), first_day=day(-400), last_day=day(400))
+    build_for_report(conn)
     report = build_daily_report(conn, day(0))
     conn.close()
     return report

@@ -29,13 +29,18 @@ def warehouse(tmp_path_factory):
     return root / "warehouse"
 
 
-def test_the_worklist_names_the_patients_in_priority_order(warehouse):
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "worklist", "--warehouse", str(warehouse)],
+def worklist(warehouse, *args: str) -> subprocess.CompletedProcess:
+    """`hepwatch worklist` as a clinician runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "worklist", "--warehouse", str(warehouse), *args],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_the_worklist_names_the_patients_in_priority_order(warehouse):
+    done = worklist(warehouse)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "hepwatch worklist 2026-06-05: 2 patients, most urgent first"
@@ -45,21 +50,7 @@ def test_the_worklist_names_the_patients_in_priority_order(warehouse):
 
 
 def test_the_csv_is_the_owners_alone_beside_the_restricted_store(warehouse):
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.cli",
-            "worklist",
-            "--warehouse",
-            str(warehouse),
-            "--date",
-            "2026-06-05",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    assert worklist(warehouse, "--date", "2026-06-05").returncode == 0
     written = warehouse / "worklist-2026-06-05.csv"
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
     with written.open() as handle:
@@ -72,21 +63,7 @@ def test_the_csv_is_the_owners_alone_beside_the_restricted_store(warehouse):
 
 
 def test_an_earlier_day_has_its_own_list_and_no_identifier_leaves_the_restricted_store(warehouse):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.cli",
-            "worklist",
-            "--warehouse",
-            str(warehouse),
-            "--date",
-            "2026-06-02",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = worklist(warehouse, "--date", "2026-06-02")
     assert done.returncode == 0 and "1 patients" in done.stdout.splitlines()[0] and "MRN001" in done.stdout
     with duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True) as conn:
         published = conn.execute("SELECT * FROM marts.action_list").fetchall()

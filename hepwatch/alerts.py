@@ -165,7 +165,10 @@ def read_ledger(path: Path) -> dict[str, dict[str, Any]]:
 def _write_ledger(path: Path, ledger: dict[str, dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n")
+    # the owner's alone from its first byte, as every file in the warehouse directory
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(ledger, indent=1, sort_keys=True) + "\n")
     os.replace(partial, path)
 
 

@@ -190,6 +190,7 @@ def test_a_failing_receiver_gets_the_alert_on_a_retry(receiver, tmp_path):
     assert hook.posts == 2 and len(hook.bodies) == 1 and waits == [1.0]
     state = read_ledger(tmp_path / "alerts.json")[ALERT.fingerprint]["webhook"]
     assert state["attempts"] == 2 and state["sent_at"] and state["last_error"] is None
+    assert (tmp_path / "alerts.json").stat().st_mode & 0o777 == 0o600  # beside the restricted store
 
 
 def test_a_receiver_down_for_a_whole_delivery_gets_it_at_the_next_one(receiver, tmp_path):

@@ -146,15 +146,6 @@ def _send_webhook(alert: Alert, settings: AlertSettings) -> None:
 CHANNELS: dict[str, Callable[[Alert, AlertSettings], None]] = {"email": _send_email, "webhook": _send_webhook}
 
 
-def _channels(settings: AlertSettings) -> list[str]:
-    wanted = []
-    if settings.smtp_host and settings.email_to:
-        wanted.append("email")
-    if settings.webhook_url:
-        wanted.append("webhook")
-    return wanted
-
-
 def read_ledger(path: Path) -> dict[str, dict[str, Any]]:
     try:
         return json.loads(path.read_text())
@@ -182,7 +173,7 @@ def deliver(
     """Send each alert on every configured channel it has not yet reached; never raises for a channel that
     fails (the failure is logged, kept in the ledger and tried again next time)."""
     delivery = Delivery()
-    channels = _channels(settings)
+    channels = settings.channels
     if not channels:
         return delivery
     ledger = read_ledger(ledger_path)

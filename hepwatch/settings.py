@@ -129,11 +129,11 @@ class AlertSettings:
     timeout_seconds: float = 10.0
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> AlertSettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AlertSettings:
         env = os.environ if environ is None else environ
 
         def text(name: str) -> str | None:
-            return env.get(f"HEPWATCH_ALERT_{name}", "").strip() or None
+            return _text(env, f"HEPWATCH_ALERT_{name}")
 
         recipients = tuple(a.strip() for a in (text("EMAIL_TO") or "").split(",") if a.strip())
         return cls(
@@ -152,5 +152,17 @@ class AlertSettings:
         )
 
     @property
+    def channels(self) -> list[str]:
+        """The channels configured: e-mail needs a host and recipients, the webhook a URL."""
+        return [
+            channel
+            for channel, configured in (
+                ("email", self.smtp_host and self.email_to),
+                ("webhook", self.webhook_url),
+            )
+            if configured
+        ]
+
+    @property
     def enabled(self) -> bool:
-        return bool((self.smtp_host and self.email_to) or self.webhook_url)
+        return bool(self.channels)

@@ -75,7 +75,8 @@ def format_worklist(day: date, rows: list[dict[str, object]], out: Path) -> str:
         return f"hepwatch worklist {day}: nobody needs action today. ({out})"
     widths = {c: max(len(c), *(len(str(r[c] or "")) for r in rows)) for c in SHOWN[:-1]}
     header = "  ".join(c.ljust(widths[c]) for c in SHOWN[:-1]) + "  reasons"
-    lines = [f"hepwatch worklist {day}: {len(rows)} patients, most urgent first", header]
+    people = f"{len(rows)} patient{'s' if len(rows) != 1 else ''}"
+    lines = [f"hepwatch worklist {day}: {people}, most urgent first", header]
     for r in rows:
         lines.append("  ".join(str(r[c] or "").ljust(widths[c]) for c in SHOWN[:-1]) + f"  {r['reasons']}")
     lines.append(f"written to {out} (readable by you alone; it names patients: do not share it)")
@@ -89,5 +90,8 @@ def print_worklist(warehouse: Path, day: date | None) -> int:
     except WorklistError as failure:
         print(f"hepwatch worklist: {failure}", file=sys.stderr)
         return 1
-    print(format_worklist(found_day, rows, out))
+    try:
+        print(format_worklist(found_day, rows, out))
+    except BrokenPipeError:  # `| head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

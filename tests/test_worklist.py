@@ -64,7 +64,11 @@ def test_the_csv_is_the_owners_alone_beside_the_restricted_store(warehouse):
 
 def test_an_earlier_day_has_its_own_list_and_no_identifier_leaves_the_restricted_store(warehouse):
     done = worklist(warehouse, "--date", "2026-06-02")
-    assert done.returncode == 0 and "1 patients" in done.stdout.splitlines()[0] and "MRN001" in done.stdout
+    assert (
+        done.returncode == 0
+        and "1 patient, most urgent first" in done.stdout.splitlines()[0]
+        and "MRN001" in done.stdout
+    )
     with duckdb.connect(str(warehouse / "analytics.duckdb"), read_only=True) as conn:
         published = conn.execute("SELECT * FROM marts.action_list").fetchall()
     assert len(published) == 2 and "MRN00" not in repr(published)

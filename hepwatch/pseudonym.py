@@ -18,6 +18,25 @@ class Pseudonymizer:
         self._key = key
         self._cache: dict[tuple[str, str], str] = {}
         self._new: list[tuple[str, str, str]] = []
+        self._known = pl.DataFrame(schema=PATIENT_MAP_SCHEMA)  # every pair `with_keys` has keyed
+
+    def with_keys(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """`rows` (with id_authority and patient_id) with a `patient_key` column, in the same order: each pair
+        keyed once per process, the rows joined to their keys (no Python call per row)."""
+        pair = {"id_authority": "_authority", "patient_id": "_patient"}
+        stripped = rows.with_columns(
+            pl.col(name).str.strip_chars().alias(alias) for name, alias in pair.items()
+        )
+        pairs = stripped.select(pl.col(alias).alias(name) for name, alias in pair.items()).unique()
+        new = pairs.join(self._known, on=list(pair), how="anti")
+        if new.height:
+            keys = [self.patient_key(authority, patient) for authority, patient in new.iter_rows()]
+            keyed = new.with_columns(pl.Series("patient_key", keys, pl.Utf8))
+            self._known = pl.concat([self._known, keyed.select(list(PATIENT_MAP_SCHEMA))])
+        known = self._known.rename(pair)
+        return stripped.join(known, on=list(pair.values()), how="left", maintain_order="left").drop(
+            pair.values()
+        )
 
     def patient_key(self, id_authority: str, patient_id: str) -> str:
         pair = (id_authority.strip(), patient_id.strip())

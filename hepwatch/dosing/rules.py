@@ -116,13 +116,12 @@ def _taken_at() -> pl.Expr:
     return pl.when(text.str.len_chars() > 10).then(pl.col("_dose_date").cast(pl.Datetime("us")) + elapsed)
 
 
-def classify(
-    fields: pl.DataFrame, missing_columns: list[str], unclosed_quote_line: int | None
-) -> pl.DataFrame:
+def classify(fields: pl.DataFrame) -> pl.DataFrame:
     """`fields` (one Utf8 column per dosing column, plus `line`), trimmed, with checked values and a `reason`.
 
-    `missing_columns` are required columns the header lacks: every row then is `missing_field`. So is the
-    row at `unclosed_quote_line`, whose last field swallowed the rest of the file.
+    Two columns say what a row's file is like: `_header_lacks`, true when the header lacks a required
+    column (every row then is `missing_field`), and `_unclosed_line`, the line of the row whose last field
+    swallowed the rest of the file (also `missing_field`), or null.
     """
     empty_required = pl.concat_str(
         [pl.when(pl.col(name) == "").then(pl.lit(name)) for name in REQUIRED_COLUMNS],
@@ -145,9 +144,9 @@ def classify(
     dose_date = pl.col("_dose_date")
     reason = (
         pl.when(
-            pl.lit(bool(missing_columns))
+            pl.col("_header_lacks")
             | (pl.col("_empty_required") != "")
-            | (pl.col("line") == pl.lit(unclosed_quote_line, dtype=pl.Int64))
+            | (pl.col("line") == pl.col("_unclosed_line"))
         )
         .then(pl.lit("missing_field"))
         .when(amount.is_null() | ~amount.is_finite())
@@ -169,6 +168,7 @@ def records(checked: pl.DataFrame) -> pl.DataFrame:
     substance = pl.col("substance").str.to_lowercase().str.replace_all(r"\s+", " ")
     optional = {name: pl.when(pl.col(name) != "").then(pl.col(name)) for name in ("product", "source")}
     return checked.filter(pl.col("reason").is_null()).select(
+        *(["file_no"] if "file_no" in checked.columns else []),
         "line",
         "record_id",
         "patient_id",

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from hepwatch.dosing import read_dosing_csv
+from hepwatch.dosing.reader import read_dosing_files
 from hepwatch.ingest.feed_files import (
     VERSION_SCHEMA,
     FileVersion,
@@ -44,82 +44,84 @@ class DosingIngestSummary:
 
 @dataclass
 class _Batch:
-    """Dosing file versions read and ready to write in one transaction (per-statement and per-commit costs
-    would otherwise dominate a feed of one file a day)."""
+    """Dosing file versions to read together and write in one transaction: per-file, per-statement and
+    per-commit costs would otherwise dominate a feed of one file a day."""
 
-    records: list[pl.DataFrame] = field(default_factory=list)
-    quarantine: list[pl.DataFrame] = field(default_factory=list)  # landing.dosing_quarantine
-    payloads: list[pl.DataFrame] = field(default_factory=list)  # phi.quarantine
-    versions: list[tuple] = field(default_factory=list)  # landing.file_versions
+    versions: list[FileVersion] = field(default_factory=list)
     size: int = 0
 
 
-def _read_version(
-    version: FileVersion, pseudonymizer: Pseudonymizer, ingest_seq: int, batch: _Batch
-) -> tuple[int, int, int, str | None]:
-    """Read one dosing file version into `batch`; returns (rows read, records, quarantined, unreadable)."""
-    feed = version.file
+def _read(batch: _Batch, pseudonymizer: Pseudonymizer, first_seq: int) -> _Read:
+    """The batch's file versions read (with `ingest_seq` from `first_seq`, in order) into landing rows."""
     now = datetime.now()
-    if version.data is None:
-        read = None
-        unreadable = version.error
-    else:
-        read = read_dosing_csv(version.data, feed.relative)
-        unreadable = read.unreadable_reason
-    records = read.records if read and not unreadable else pl.DataFrame()
-    bad = read.quarantine if read and not unreadable else pl.DataFrame()
-    file_columns = [pl.lit(feed.relative).alias("file"), pl.lit(version.sha256).alias("sha256")]
-    if bad.height:
-        batch.payloads.append(
-            bad.select(
-                pl.lit("dosing_row").alias("kind"), *file_columns, pl.col("line").alias("position"), "line",
-                pl.lit(None, pl.Utf8).alias("control_id"), "reason", "detail", pl.col("raw").alias("raw_payload"),
-                pl.lit(now).alias("quarantined_at"),
-            )
-        )  # fmt: skip
-        batch.quarantine.append(bad.select(*file_columns, "line", "record_id", "reason", "detail"))
-    if records.height:
-        # each distinct patient keyed once, then joined back to its rows
-        patients = records.select("id_authority", "patient_id").unique(maintain_order=True)
-        keys = [pseudonymizer.patient_key(authority, patient) for authority, patient in patients.iter_rows()]
-        patients = patients.with_columns(pl.Series("patient_key", keys, dtype=pl.Utf8))
-        batch.records.append(
-            records.join(patients, on=["id_authority", "patient_id"], how="left", maintain_order="left")
-            .drop("patient_id", "id_authority")
-            .with_columns(
-                *file_columns,
-                pl.lit(ingest_seq).alias("ingest_seq"),
-                pl.lit(ingest_seq).alias("file_order"),
-            )
+    readable = [(number, v) for number, v in enumerate(batch.versions) if v.data is not None]
+    read = read_dosing_files([(v.data or b"", v.file.relative) for _, v in readable])
+    numbers = [number for number, _ in readable]
+    # the file columns of each file_no: which file version, and its order among all
+    files = pl.DataFrame(
+        {
+            "file_no": range(len(readable)),
+            "file": [v.file.relative for _, v in readable],
+            "sha256": [v.sha256 for _, v in readable],
+            "ingest_seq": [first_seq + number for number in numbers],
+        },
+        schema={"file_no": pl.Int64, "file": pl.Utf8, "sha256": pl.Utf8, "ingest_seq": pl.Int64},
+    )
+    records = pseudonymizer.with_keys(read.records)
+    records = records.join(files, on="file_no", how="left", maintain_order="left").select(
+        pl.exclude("file_no", "patient_id", "id_authority"), pl.col("ingest_seq").alias("file_order")
+    )
+    bad = read.quarantine.join(files, on="file_no", how="left", maintain_order="left")
+    payloads = bad.select(
+        pl.lit("dosing_row").alias("kind"), "file", "sha256", pl.col("line").alias("position"), "line",
+        pl.lit(None, pl.Utf8).alias("control_id"), "reason", "detail", pl.col("raw").alias("raw_payload"),
+        pl.lit(now).alias("quarantined_at"),
+    )  # fmt: skip
+    accepted = read.records.group_by("file_no").len()
+    quarantined = read.quarantine.group_by("file_no").len()
+    counts = {file_no: Counter({"accepted": 0, "quarantined": 0}) for file_no in range(len(readable))}
+    for file_no, count in accepted.iter_rows():
+        counts[file_no]["accepted"] = count
+    for file_no, count in quarantined.iter_rows():
+        counts[file_no]["quarantined"] = count
+    result = _Read(records, bad.select("file", "sha256", "line", "record_id", "reason", "detail"), payloads)
+    by_number = dict(zip(numbers, range(len(readable)), strict=True))
+    for number, version in enumerate(batch.versions):
+        file_no = by_number.get(number)
+        unreadable = version.error if file_no is None else read.unreadable_reasons[file_no]
+        outcomes = counts[file_no] if file_no is not None else Counter({"accepted": 0, "quarantined": 0})
+        result.versions.append(
+            version_row(version.file, version.sha256, first_seq + number, now, outcomes, unreadable)
         )
-    outcomes = Counter({"accepted": records.height, "quarantined": bad.height})
-    batch.versions.append(version_row(feed, version.sha256, ingest_seq, now, outcomes, unreadable))
-    batch.size += feed.size_bytes
-    return records.height + bad.height, records.height, bad.height, unreadable
+        result.rows += read.rows_read[file_no] if file_no is not None else 0
+        if unreadable:
+            result.unreadable_files.append(version.file.relative)
+    return result
 
 
-def _write(conn: duckdb.DuckDBPyConnection, batch: _Batch, pseudonymizer: Pseudonymizer) -> None:
+@dataclass
+class _Read:
+    records: pl.DataFrame  # landing.dosing_rows
+    quarantine: pl.DataFrame  # landing.dosing_quarantine
+    payloads: pl.DataFrame  # phi.quarantine
+    versions: list[tuple] = field(default_factory=list)  # landing.file_versions
+    rows: int = 0
+    unreadable_files: list[str] = field(default_factory=list)
+
+
+def _write(conn: duckdb.DuckDBPyConnection, read: _Read, pseudonymizer: Pseudonymizer) -> None:
     """The restricted store first (its own transaction: keyed rows, re-done cleanly after a crash), then
     every file version of the batch in one landing transaction."""
     patients = patient_map_rows(pseudonymizer.take_new())
     conn.execute("BEGIN")
     try:
-        if batch.payloads:
-            insert_frame(
-                conn, "phi.quarantine", pl.concat(batch.payloads, how="vertical_relaxed"), "OR REPLACE"
-            )
+        insert_frame(conn, "phi.quarantine", read.payloads, "OR REPLACE")
         insert_frame(conn, "phi.patient_map", patients, "OR IGNORE")
         conn.execute("COMMIT")
         conn.execute("BEGIN")
-        if batch.records:
-            insert_frame(conn, "landing.dosing_rows", pl.concat(batch.records, how="vertical_relaxed"))
-        if batch.quarantine:
-            insert_frame(
-                conn, "landing.dosing_quarantine", pl.concat(batch.quarantine, how="vertical_relaxed")
-            )
-        insert_frame(
-            conn, "landing.file_versions", pl.DataFrame(batch.versions, VERSION_SCHEMA, orient="row")
-        )
+        insert_frame(conn, "landing.dosing_rows", read.records)
+        insert_frame(conn, "landing.dosing_quarantine", read.quarantine)
+        insert_frame(conn, "landing.file_versions", pl.DataFrame(read.versions, VERSION_SCHEMA, orient="row"))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -139,24 +141,21 @@ def ingest_dosing_files(
     ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
     summary = DosingIngestSummary()
     batch = _Batch()
-    reported = 0
     for checked, version in enumerate(prefetched(read_version, files), start=1):
-        feed_file = version.file
-        if (feed_file.relative, version.sha256) not in known:
-            rows, records, quarantined, unreadable = _read_version(version, pseudonymizer, ingest_seq, batch)
-            ingest_seq += 1
-            summary.files += 1
-            summary.rows += rows
-            summary.records += records
-            summary.quarantined += quarantined
-            if unreadable:
-                summary.unreadable_files.append(feed_file.relative)
+        if (version.file.relative, version.sha256) not in known:
+            batch.versions.append(version)
+            batch.size += version.file.size_bytes
         if batch.versions and (batch.size >= BATCH_BYTES or checked == len(files)):
-            _write(conn, batch, pseudonymizer)
+            read = _read(batch, pseudonymizer, ingest_seq)
+            _write(conn, read, pseudonymizer)
+            ingest_seq += len(batch.versions)
+            summary.files += len(batch.versions)
+            summary.rows += read.rows
+            summary.records += read.records.height
+            summary.quarantined += read.quarantine.height
+            summary.unreadable_files += read.unreadable_files
             batch = _Batch()
-            if summary.files - reported >= 20 or checked == len(files):
-                reported = summary.files
-                progress(
-                    f"dosing: {summary.files} new files ({checked}/{len(files)} checked), {summary.rows} rows"
-                )
+            progress(
+                f"dosing: {summary.files} new files ({checked}/{len(files)} checked), {summary.rows} rows"
+            )
     return summary

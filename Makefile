@@ -48,9 +48,10 @@ fuzz: $(STAMP)  ## fuzz the HL7 reader, then the dosing CSV reader, FUZZ_SECONDS
 	$(BIN)/python fuzz/fuzz_reader.py --target labs --seconds $${FUZZ_SECONDS:-60}
 	$(BIN)/python fuzz/fuzz_reader.py --target dosing --seconds $${FUZZ_SECONDS:-60}
 
-bench: $(STAMP)  ## ingestion benchmark: 1M generated ORU messages; writes bench/results.json
+bench: $(STAMP)  ## ingestion of 1M generated ORU messages, then issue 15's targets (hepwatch run on 200k messages, hepwatch generate 100k patients x 365 days); writes bench/results.json
 	$(BIN)/python bench/run_bench.py --messages $${BENCH_MESSAGES:-1000000} --files $${BENCH_FILES:-200} \
-		--profile $${BENCH_PROFILE:-50000}
+		--profile $${BENCH_PROFILE:-50000} --python-hl7-sample $${BENCH_PYTHON_HL7_SAMPLE:-50000} \
+		--e2e-messages $${BENCH_E2E_MESSAGES:-200000} --generate-patients $${BENCH_GENERATE_PATIENTS:-100000}
 
 bench-identity: $(STAMP)  ## the fast reader against the reader on the whole 1M-message bench feed
 	$(BIN)/python bench/run_bench.py --messages $${BENCH_MESSAGES:-1000000} --identity

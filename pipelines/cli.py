@@ -201,6 +201,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.timings:
         phases: dict[str, float] = figures["phases"]  # type: ignore[assignment]
         print("timings: " + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in phases.items()))
+        steps: list[tuple[str, float]] = figures.get("slowest_steps", [])  # type: ignore[assignment]
+        if steps:
+            print("slowest steps: " + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in steps))
     return 0
 
 

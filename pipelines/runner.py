@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hepwatch.settings import Settings, settings
 from pipelines.failures import RunFailed, failure_reason
-from pipelines.timings import PROCESS_STARTED, phase_seconds
+from pipelines.timings import PROCESS_STARTED, phase_seconds, slowest_steps
 
 
 def _instance(config: Settings):
@@ -218,4 +218,5 @@ def run(feeds: str, warehouse: str, verbose: bool = False, full: bool = False) -
         "seconds": time.monotonic() - started,
         "checks": checks,
         "phases": phase_seconds(results, walls, started),
+        "slowest_steps": slowest_steps(results),
     }

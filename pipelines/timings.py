@@ -43,3 +43,15 @@ def phase_seconds(results: Sequence, walls: Sequence[float], first_run_at: float
                 phases[step_phase.get(event.step_key, "checks")] += seconds - sum(within.values())
         phases["dagster"] += max(0.0, wall - steps)
     return {phase: round(seconds, 2) for phase, seconds in phases.items()}
+
+
+def slowest_steps(results: Sequence, count: int = 12) -> list[tuple[str, float]]:
+    """The `count` steps that took longest over a command's runs, with their seconds."""
+    seconds: dict[str, float] = {}
+    for result in results:
+        for event in result.all_events:
+            if event.event_type_value == "STEP_SUCCESS":
+                seconds[event.step_key] = seconds.get(event.step_key, 0.0) + (
+                    event.event_specific_data.duration_ms / 1000
+                )
+    return sorted(seconds.items(), key=lambda item: -item[1])[:count]

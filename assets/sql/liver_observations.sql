@@ -85,9 +85,10 @@ converted AS (
             WHEN m.range_upper * u.factor IS NOT NULL THEN 'range'
             WHEN d.uln IS NOT NULL THEN 'default'
         END AS uln_source,
-        ref_key(concat(m.code, m.code_text, m.alt_code, m.alt_text)) = '' AS identified_by_sub_id,
         -- OBX-4 a number, OBX-5 a unit, OBX-6 a reference range or empty: OBX-4 is missing from the row
-        regexp_full_match(trim(m.sub_id), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)')
+        -- (only asked of a value that is not a number: the patterns are the costliest part of this table)
+        m.value_problem = 'non_numeric_value'
+        AND regexp_full_match(trim(m.sub_id), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)')
         AND (
             unit_key(m.value_text) IN (SELECT unit_key FROM ref.unit_conversions WHERE unit_key <> '')
             OR regexp_full_match(
@@ -101,7 +102,7 @@ converted AS (
             )
         ) AS shifted_fields
     FROM current_version AS m
-    LEFT JOIN ref.unit_conversions AS u ON u.analyte = m.analyte AND u.unit_key = unit_key(m.unit)
+    LEFT JOIN ref.unit_conversions AS u ON u.analyte = m.analyte AND u.unit_key = m.unit_match_key
     LEFT JOIN ref.default_uln AS d ON d.analyte = m.analyte
     WHERE m.status_class = 'final'
 )

@@ -47,7 +47,10 @@ SELECT
     coalesce(l1.analyte, l2.analyte, k1.analyte, k2.analyte, t1.analyte, t2.analyte, s1.analyte) AS analyte,
     liver_looking(o.code, o.code_text, o.alt_code, o.alt_text)
         OR (ref_key(concat(o.code, o.code_text, o.alt_code, o.alt_text)) = ''
-            AND liver_looking(o.sub_id, '', '', '')) AS liver_looking
+            AND liver_looking(o.sub_id, '', '', '')) AS liver_looking,
+    -- OBX-3 holds no code or name: OBX-4 is what names the test
+    ref_key(concat(o.code, o.code_text, o.alt_code, o.alt_text)) = '' AS identified_by_sub_id,
+    unit_key(o.unit) AS unit_match_key
 FROM landing.lab_descriptions AS o
 LEFT JOIN ref.analyte_codes AS l1 ON l1.kind = 'loinc' AND l1.match_key = o.code
 LEFT JOIN ref.analyte_codes AS l2 ON l2.kind = 'loinc' AND l2.match_key = o.alt_code
@@ -58,9 +61,10 @@ LEFT JOIN ref.analyte_codes AS t2 ON t2.kind = 'local' AND t2.match_key = ref_ke
 LEFT JOIN ref.analyte_codes AS s1 ON s1.kind = 'local' AND s1.match_key = ref_key(o.sub_id)
     AND ref_key(concat(o.code, o.code_text, o.alt_code, o.alt_text)) = '';
 
--- Every landed observation with the analyte of its description.
+-- Every landed observation with the analyte of its description (and what is known of the description
+-- alone, worked out once per description rather than per observation).
 CREATE OR REPLACE VIEW staging.mapped_observations AS
-SELECT o.*, m.analyte, m.liver_looking
+SELECT o.*, m.analyte, m.liver_looking, m.identified_by_sub_id, m.unit_match_key
 FROM landing.lab_observations_ids AS o
 JOIN staging.mapped_descriptions AS m USING (description_id);
 

@@ -19,6 +19,7 @@ import polars as pl
 from hepwatch.dosing.reader import read_dosing_files
 from hepwatch.ingest.feed_files import (
     VERSION_SCHEMA,
+    FeedFile,
     FileVersion,
     discover,
     known_versions,
@@ -28,7 +29,7 @@ from hepwatch.ingest.feed_files import (
     version_row,
 )
 from hepwatch.pseudonym import Pseudonymizer, patient_map_rows
-from hepwatch.warehouse import insert_frame
+from hepwatch.warehouse import bulk_load, insert_frame
 
 BATCH_BYTES = 16 << 20  # dosing files written in one transaction, up to this much CSV (a month of a clinic)
 
@@ -140,6 +141,20 @@ def ingest_dosing_files(
     files = discover(feeds_dir, "dosing")
     ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
     summary = DosingIngestSummary()
+    with bulk_load(conn):
+        _ingest(conn, files, known, pseudonymizer, ingest_seq, summary, progress)
+    return summary
+
+
+def _ingest(
+    conn: duckdb.DuckDBPyConnection,
+    files: list[FeedFile],
+    known: set[tuple[str, str]],
+    pseudonymizer: Pseudonymizer,
+    ingest_seq: int,
+    summary: DosingIngestSummary,
+    progress: Callable[[str], None],
+) -> None:
     batch = _Batch()
     for checked, version in enumerate(prefetched(read_version, files), start=1):
         if (version.file.relative, version.sha256) not in known:
@@ -158,4 +173,3 @@ def ingest_dosing_files(
             progress(
                 f"dosing: {summary.files} new files ({checked}/{len(files)} checked), {summary.rows} rows"
             )
-    return summary

@@ -51,7 +51,7 @@ from hepwatch.ingest.lab_reader_process import read_pieces, start_reader, starte
 from hepwatch.ingest.piece_columns import PieceColumns
 from hepwatch.pseudonym import Pseudonymizer, patient_map_rows
 from hepwatch.settings import settings
-from hepwatch.warehouse import fetch_value
+from hepwatch.warehouse import bulk_load, fetch_value
 
 PIECE_BYTES = (
     16 << 20
@@ -278,10 +278,24 @@ def ingest_lab_files(
             if (scan.file.relative, scan.sha256) not in known:
                 yield scan
 
+    with bulk_load(conn):
+        summary = _ingest(conn, pseudonymizer, progress, workers, piece_bytes, scans())
+    progress(f"labs: {summary.files} new files, {summary.outcomes.total()} messages")
+    return summary
+
+
+def _ingest(
+    conn: duckdb.DuckDBPyConnection,
+    pseudonymizer: Pseudonymizer,
+    progress: Callable[[str], None],
+    workers: int,
+    piece_bytes: int,
+    scans: Iterator[ScannedFile],
+) -> LabIngestSummary:
     writer = _Writer(conn, pseudonymizer, progress)
     threads = 0  # DuckDB's own threads, to give back when the readers are done (0: unchanged)
     try:
-        work = plan_tasks(scans(), piece_bytes)
+        work = plan_tasks(scans, piece_bytes)
         if workers <= 0:
             for task in work:
                 _land_task(task, read_pieces(task.pieces), writer)
@@ -308,9 +322,7 @@ def ingest_lab_files(
         writer.close()
         if threads:
             conn.execute(f"SET threads = {threads}")
-    summary = writer.summary
-    progress(f"labs: {summary.files} new files, {summary.outcomes.total()} messages")
-    return summary
+    return writer.summary
 
 
 def _land_task(task: Task, results: list[PieceColumns | None], writer: _Writer) -> None:

@@ -29,6 +29,7 @@ __all__ = ["HEADLINE", "DailyReport", "build_daily_report", "build_daily_reports
 
 MOST_TRAJECTORIES = 12
 MOST_ACTION_ROWS = 100  # rows of the action list a page shows; the worklist has them all
+CHUNK_DAYS = 92  # days of reports read from the marts at a time (memory: a quarter's rows, not the window's)
 
 
 @dataclass
@@ -50,18 +51,28 @@ def build_daily_reports(
     days: list[date] | None = None,
 ) -> Iterator[DailyReport]:
     """The reports of the days [start, end) (only those in `days` when given), in order, from the marts in
-    `conn` (schemas `marts`, `staging`, `ref`)."""
-    data = Window(conn, start, end)
+    `conn` (schemas `marts`, `staging`, `ref`). A long window is read CHUNK_DAYS at a time, so a decade of
+    reports takes the memory of a quarter's."""
     checked = status(conn, checks or [])
     every_day = [start + timedelta(days=n) for n in range((end - start).days)]
     wanted = sorted(d for d in days if start <= d < end) if days is not None else every_day
+    while wanted:
+        chunk = [day for day in wanted if day < wanted[0] + timedelta(days=CHUNK_DAYS)]
+        wanted = wanted[len(chunk) :]
+        yield from _chunk_reports(conn, chunk, checked)
+
+
+def _chunk_reports(
+    conn: duckdb.DuckDBPyConnection, wanted: list[date], checked: str
+) -> Iterator[DailyReport]:
+    data = Window(conn, wanted[0], wanted[-1] + timedelta(days=1))
     actions = {day: data.actions(day) for day in wanted}
     # trajectories dashed at the ULN and at the Hy's law aminotransferase line
     levels = (1.0, data.thresholds["hys_law_aminotransferase_x_uln"])
     shown = {row["patient_key"] for found in actions.values() for row in found[:MOST_TRAJECTORIES]}
     clicks = {day: clickable(data.edish.points.get(day, [])) for day in wanted}
     shown |= {p for patients in clicks.values() for p in patients}
-    trajectories = Trajectories(conn, shown, end, levels)
+    trajectories = Trajectories(conn, shown, wanted[-1] + timedelta(days=1), levels)
     for day, found in actions.items():
         yield _render(data, trajectories, day, found, checked, clicks[day])
 

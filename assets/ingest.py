@@ -117,7 +117,11 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
     listing = feed_listing(feeds.path, "labs")  # before reading: a file that changes meanwhile is read again
     with warehouse.connect() as conn:
         summary = ingest_lab_files(
-            conn, feeds.path, Pseudonymizer(pseudonym_key(conn, warehouse.pseudonym_key)), context.log.info
+            conn,
+            feeds.path,
+            Pseudonymizer(pseudonym_key(conn, warehouse.pseudonym_key)),
+            context.log.info,
+            memory_limit=warehouse.memory_limit,
         )
         marked = mark(conn)  # the days whose tables this changes, for the next build
         record_ingested(warehouse.paths.root, "labs", listing)
@@ -165,7 +169,11 @@ def dosing_feed(
     listing = feed_listing(feeds.path, "dosing")
     with warehouse.connect() as conn:
         summary = ingest_dosing_files(
-            conn, feeds.path, Pseudonymizer(pseudonym_key(conn, warehouse.pseudonym_key)), context.log.info
+            conn,
+            feeds.path,
+            Pseudonymizer(pseudonym_key(conn, warehouse.pseudonym_key)),
+            context.log.info,
+            memory_limit=warehouse.memory_limit,
         )
         marked = mark(conn)
         record_ingested(warehouse.paths.root, "dosing", listing)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -10,6 +10,8 @@ import polars as pl
 
 from hepwatch.settings import SQL_DIR
 from hepwatch.warehouse import fetch_value
+
+SPAN_DAYS = 183  # the longest span of days one query of a window builds
 
 
 def sql(name: str) -> str:
@@ -42,7 +44,16 @@ def replace_window(
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({query}) LIMIT 0", bound)
         conn.execute(f"DELETE FROM {table} WHERE {date_column} >= $start AND {date_column} < $end",
                      {"start": start, "end": end})  # fmt: skip
-        conn.execute(f"INSERT INTO {table} BY NAME {query}", bound)
+        # a long window in spans of days: the days are independent (as partitions are), and the memory a
+        # query needs then follows a span's data, not a decade's
+        span_start = start
+        while span_start < end:
+            span_end = min(end, span_start + timedelta(days=SPAN_DAYS))
+            conn.execute(
+                f"INSERT INTO {table} BY NAME {query}",
+                {**bound, **bind(query, {"start": span_start, "end": span_end})},
+            )
+            span_start = span_end
         conn.execute(
             "INSERT INTO landing.window_builds VALUES (?, ?, ?, ?)", [table, start, end, datetime.now()]
         )

@@ -267,21 +267,43 @@ def insert_frame(
         conn.unregister("incoming_frame")
 
 
-BULK_CHECKPOINT_THRESHOLD = "1GB"
+BULK_CHECKPOINT_THRESHOLD = "512MB"
+BULK_MEMORY_LIMIT = (
+    "800MB"  # DuckDB's own memory while ingesting: appends need little; the readers need the rest
+)
+_SIZE_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4, "KIB": 1 << 10, "MIB": 1 << 20,
+               "GIB": 1 << 30, "TIB": 1 << 40}  # fmt: skip
+
+
+def _size_bytes(text: str) -> float:
+    """'1.3 GiB', '800MB' and the like, in bytes."""
+    number = text.strip().rstrip("BbIiKkMmGgTt ")
+    unit = text.strip()[len(number) :].strip().upper() or "B"
+    return float(number) * _SIZE_UNITS[unit]
 
 
 @contextmanager
-def bulk_load(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """For a block of many committed appends (ingestion): DuckDB checkpoints the write-ahead log into the
-    file when it passes 1 GB instead of every 16 MB, so a row group on disk is rewritten once, not at each
-    commit that appends to it (a year of lab files: 4 s less); a crash still loses no committed row (the
-    log is replayed on opening). The log is checkpointed when the block ends."""
-    before = fetch_value(conn, "SELECT current_setting('checkpoint_threshold')")
+def bulk_load(conn: duckdb.DuckDBPyConnection, memory_limit: str | None = None) -> Iterator[None]:
+    """For a block of many committed appends (ingestion):
+
+    - DuckDB checkpoints the write-ahead log into the file when it passes 512 MB instead of every 16 MB, so a
+      row group on disk is rewritten once, not at each commit that appends to it (a year of lab files: 2 s
+      less); a crash still loses no committed row (the log is replayed on opening). The log is checkpointed
+      when the block ends.
+    - DuckDB's memory is held to 800 MB (or less when set lower): appends need little, and the cache it
+      would otherwise keep is memory the reader processes need (a year of lab files: 450 MB less at peak,
+      no slower). `memory_limit` (default: HEPWATCH_DUCKDB_MEMORY_LIMIT) is set again afterwards.
+    """
+    threshold = fetch_value(conn, "SELECT current_setting('checkpoint_threshold')")
+    current = str(fetch_value(conn, "SELECT current_setting('memory_limit')"))
     conn.execute(f"SET checkpoint_threshold = {sql_literal(BULK_CHECKPOINT_THRESHOLD)}")
+    if _size_bytes(current) > _size_bytes(BULK_MEMORY_LIMIT):
+        conn.execute(f"SET memory_limit = {sql_literal(BULK_MEMORY_LIMIT)}")
     try:
         yield
     finally:
-        conn.execute(f"SET checkpoint_threshold = {sql_literal(str(before))}")
+        conn.execute(f"SET checkpoint_threshold = {sql_literal(str(threshold))}")
+        limit_memory(conn, memory_limit)
     conn.execute("CHECKPOINT")
 
 

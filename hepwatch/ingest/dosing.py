@@ -134,6 +134,7 @@ def ingest_dosing_files(
     feeds_dir: Path,
     pseudonymizer: Pseudonymizer,
     progress: Callable[[str], None] = lambda _: None,
+    memory_limit: str | None = None,
 ) -> DosingIngestSummary:
     """Read every new dosing file version under FEEDS/dosing into the landing tables, file versions in
     order, batches of up to BATCH_BYTES in one transaction each (one file's rows are never split)."""
@@ -141,7 +142,7 @@ def ingest_dosing_files(
     files = discover(feeds_dir, "dosing")
     ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
     summary = DosingIngestSummary()
-    with bulk_load(conn):
+    with bulk_load(conn, memory_limit):  # (memory_limit: the connection's, set again afterwards)
         _ingest(conn, files, known, pseudonymizer, ingest_seq, summary, progress)
     return summary
 

@@ -260,11 +260,14 @@ def ingest_lab_files(
     *,
     workers: int | None = None,
     piece_bytes: int = PIECE_BYTES,
+    memory_limit: str | None = None,
 ) -> LabIngestSummary:
     """Read every new lab file version under FEEDS/labs into the landing tables.
 
     `workers` reader processes (default: one per core when there are at least PARALLEL_FROM_BYTES of new
     files, else none; 0 reads in this process); a file larger than `piece_bytes` is read in pieces.
+    `memory_limit` is the connection's DuckDB memory limit (default: HEPWATCH_DUCKDB_MEMORY_LIMIT), set
+    again after ingestion (`bulk_load`).
     """
     known = known_versions(conn, "labs")
     files = discover(feeds_dir, "labs")
@@ -278,7 +281,7 @@ def ingest_lab_files(
             if (scan.file.relative, scan.sha256) not in known:
                 yield scan
 
-    with bulk_load(conn):
+    with bulk_load(conn, memory_limit):
         summary = _ingest(conn, pseudonymizer, progress, workers, piece_bytes, scans())
     progress(f"labs: {summary.files} new files, {summary.outcomes.total()} messages")
     return summary

@@ -123,7 +123,8 @@ def sql_table_asset(
             if date_column is not None:
                 start, end = window(context)
                 with timed(building):
-                    rows = replace_window(conn, table, query, date_column, start, end, **params())
+                    days = [date.fromisoformat(key) for key in context.partition_keys]
+                    rows = replace_window(conn, table, query, date_column, start, end, days, **params())
                 context.log.info(f"{table}: {rows} rows for {start} to {end} (exclusive)")
                 with timed("validation"):
                     valid = schema_valid_window(model, conn, table, date_column, start, end)

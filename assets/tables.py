@@ -14,6 +14,16 @@ from hepwatch.warehouse import fetch_value
 SPAN_DAYS = 183  # the longest span of days one query of a window builds
 
 
+def spans(start: date, end: date, days: list[date] | None = None) -> list[tuple[date, date]]:
+    """[start, end) cut into spans of at most SPAN_DAYS days with data (`days`; without them, calendar
+    days): a sparse history of a few days a year is one span, a dense decade twenty."""
+    if days is None:
+        days = [start + timedelta(days=n) for n in range((end - start).days)]
+    days = sorted(day for day in days if start <= day < end)
+    cuts = [start, *days[SPAN_DAYS::SPAN_DAYS], end]
+    return [(first, last) for first, last in zip(cuts, cuts[1:], strict=False) if first < last]
+
+
 def sql(name: str) -> str:
     """The text of `assets/sql/<name>.sql` (SQL that builds a table lives in a file named after it)."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
@@ -31,10 +41,12 @@ def replace_window(
     date_column: str,
     start: date,
     end: date,
+    days: list[date] | None = None,
     **params: object,
 ) -> int:
     """Delete the table's rows dated in [start, end) and insert the query's rows for it, in one transaction,
-    recorded in landing.window_builds (what publishing copies).
+    recorded in landing.window_builds (what publishing copies). `days`: the days with data in the window
+    (the partitions), when known.
 
     Re-running a partition replaces its rows; it never appends them twice. Returns the rows written.
     """
@@ -44,16 +56,13 @@ def replace_window(
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({query}) LIMIT 0", bound)
         conn.execute(f"DELETE FROM {table} WHERE {date_column} >= $start AND {date_column} < $end",
                      {"start": start, "end": end})  # fmt: skip
-        # a long window in spans of days: the days are independent (as partitions are), and the memory a
-        # query needs then follows a span's data, not a decade's
-        span_start = start
-        while span_start < end:
-            span_end = min(end, span_start + timedelta(days=SPAN_DAYS))
+        # a long window in spans: the days are independent (as partitions are), and the memory a query needs
+        # then follows a span's data, not a decade's
+        for span_start, span_end in spans(start, end, days):
             conn.execute(
                 f"INSERT INTO {table} BY NAME {query}",
                 {**bound, **bind(query, {"start": span_start, "end": span_end})},
             )
-            span_start = span_end
         conn.execute(
             "INSERT INTO landing.window_builds VALUES (?, ?, ?, ?)", [table, start, end, datetime.now()]
         )

@@ -301,10 +301,10 @@ def bulk_load(conn: duckdb.DuckDBPyConnection, memory_limit: str | None = None) 
         conn.execute(f"SET memory_limit = {sql_literal(BULK_MEMORY_LIMIT)}")
     try:
         yield
+        conn.execute("CHECKPOINT")  # (within the lower memory limit)
     finally:
         conn.execute(f"SET checkpoint_threshold = {sql_literal(str(threshold))}")
         limit_memory(conn, memory_limit)
-    conn.execute("CHECKPOINT")
 
 
 def fetch_value(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> Any:

@@ -29,7 +29,7 @@ __all__ = ["HEADLINE", "DailyReport", "build_daily_report", "build_daily_reports
 
 MOST_TRAJECTORIES = 12
 MOST_ACTION_ROWS = 100  # rows of the action list a page shows; the worklist has them all
-CHUNK_DAYS = 92  # days of reports read from the marts at a time (memory: a quarter's rows, not the window's)
+CHUNK_DAYS = 92  # reports read from the marts at a time (memory: a quarter's rows, not the window's)
 
 
 @dataclass
@@ -51,15 +51,13 @@ def build_daily_reports(
     days: list[date] | None = None,
 ) -> Iterator[DailyReport]:
     """The reports of the days [start, end) (only those in `days` when given), in order, from the marts in
-    `conn` (schemas `marts`, `staging`, `ref`). A long window is read CHUNK_DAYS at a time, so a decade of
-    reports takes the memory of a quarter's."""
+    `conn` (schemas `marts`, `staging`, `ref`). The days are read CHUNK_DAYS at a time, so a decade of
+    daily reports takes the memory of a quarter's (and a sparse history of a few days a year, one read)."""
     checked = status(conn, checks or [])
     every_day = [start + timedelta(days=n) for n in range((end - start).days)]
     wanted = sorted(d for d in days if start <= d < end) if days is not None else every_day
-    while wanted:
-        chunk = [day for day in wanted if day < wanted[0] + timedelta(days=CHUNK_DAYS)]
-        wanted = wanted[len(chunk) :]
-        yield from _chunk_reports(conn, chunk, checked)
+    for first in range(0, len(wanted), CHUNK_DAYS):
+        yield from _chunk_reports(conn, wanted[first : first + CHUNK_DAYS], checked)
 
 
 def _chunk_reports(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 import dagster as dg
 import duckdb
@@ -21,7 +22,7 @@ def spans(start: date, end: date, days: list[date] | None = None) -> list[tuple[
         days = [start + timedelta(days=n) for n in range((end - start).days)]
     days = sorted(day for day in days if start <= day < end)
     cuts = [start, *days[SPAN_DAYS::SPAN_DAYS], end]
-    return [(first, last) for first, last in zip(cuts, cuts[1:], strict=False) if first < last]
+    return [(first, last) for first, last in pairwise(cuts) if first < last]
 
 
 def sql(name: str) -> str:

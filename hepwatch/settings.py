@@ -36,7 +36,7 @@ DAGSTER_HOME_ENV = "DAGSTER_HOME"
 
 # DuckDB would cache up to 80 % of the machine's memory; a bound keeps a year's build lean (it spills to disk
 # beyond it). DuckDB syntax: '2GB', '500MB'.
-DEFAULT_MEMORY_LIMIT = "1.5GB"
+DEFAULT_MEMORY_LIMIT = "1.2GB"
 
 
 def _text(environ: Mapping[str, str], name: str) -> str | None:

@@ -287,7 +287,7 @@ def bulk_load(conn: duckdb.DuckDBPyConnection, memory_limit: str | None = None) 
     """For a block of many committed appends (ingestion):
 
     - DuckDB checkpoints the write-ahead log into the file when it passes 512 MB instead of every 16 MB, so a
-      row group on disk is rewritten once, not at each commit that appends to it (a year of lab files: 2 s
+      row group on disk is rewritten once, not at each commit that appends to it (a year of lab files: 1 to 2 s
       less); a crash still loses no committed row (the log is replayed on opening). The log is checkpointed
       when the block ends.
     - DuckDB's memory is held to 800 MB (or less when set lower): appends need little, and the cache it

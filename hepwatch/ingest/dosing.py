@@ -55,46 +55,42 @@ class _Batch:
 def _read(batch: _Batch, pseudonymizer: Pseudonymizer, first_seq: int) -> _Read:
     """The batch's file versions read (with `ingest_seq` from `first_seq`, in order) into landing rows."""
     now = datetime.now()
-    readable = [(number, v) for number, v in enumerate(batch.versions) if v.data is not None]
-    read = read_dosing_files([(v.data or b"", v.file.relative) for _, v in readable])
-    numbers = [number for number, _ in readable]
-    # the file columns of each file_no: which file version, and its order among all
-    files = pl.DataFrame(
+    seqs = {id(version): first_seq + n for n, version in enumerate(batch.versions)}
+    readable = [version for version in batch.versions if version.data is not None]
+    read = read_dosing_files([(version.data or b"", version.file.relative) for version in readable])
+    files = pl.DataFrame(  # file_no (the position among the readable versions) -> its file columns
         {
             "file_no": range(len(readable)),
-            "file": [v.file.relative for _, v in readable],
-            "sha256": [v.sha256 for _, v in readable],
-            "ingest_seq": [first_seq + number for number in numbers],
+            "file": [version.file.relative for version in readable],
+            "sha256": [version.sha256 for version in readable],
+            "ingest_seq": [seqs[id(version)] for version in readable],
         },
         schema={"file_no": pl.Int64, "file": pl.Utf8, "sha256": pl.Utf8, "ingest_seq": pl.Int64},
     )
-    records = pseudonymizer.with_keys(read.records)
-    records = records.join(files, on="file_no", how="left", maintain_order="left").select(
-        pl.exclude("file_no", "patient_id", "id_authority"), pl.col("ingest_seq").alias("file_order")
+    records = pseudonymizer.with_keys(read.records).join(
+        files, on="file_no", how="left", maintain_order="left"
     )
     bad = read.quarantine.join(files, on="file_no", how="left", maintain_order="left")
-    payloads = bad.select(
-        pl.lit("dosing_row").alias("kind"), "file", "sha256", pl.col("line").alias("position"), "line",
-        pl.lit(None, pl.Utf8).alias("control_id"), "reason", "detail", pl.col("raw").alias("raw_payload"),
-        pl.lit(now).alias("quarantined_at"),
+    result = _Read(
+        records.select(pl.exclude("file_no", "patient_id", "id_authority"), pl.col("ingest_seq").alias("file_order")),
+        bad.select("file", "sha256", "line", "record_id", "reason", "detail"),
+        bad.select(
+            pl.lit("dosing_row").alias("kind"), "file", "sha256", pl.col("line").alias("position"), "line",
+            pl.lit(None, pl.Utf8).alias("control_id"), "reason", "detail", pl.col("raw").alias("raw_payload"),
+            pl.lit(now).alias("quarantined_at"),
+        ),
     )  # fmt: skip
-    accepted = read.records.group_by("file_no").len()
-    quarantined = read.quarantine.group_by("file_no").len()
-    counts = {file_no: Counter({"accepted": 0, "quarantined": 0}) for file_no in range(len(readable))}
-    for file_no, count in accepted.iter_rows():
-        counts[file_no]["accepted"] = count
-    for file_no, count in quarantined.iter_rows():
-        counts[file_no]["quarantined"] = count
-    result = _Read(records, bad.select("file", "sha256", "line", "record_id", "reason", "detail"), payloads)
-    by_number = dict(zip(numbers, range(len(readable)), strict=True))
-    for number, version in enumerate(batch.versions):
-        file_no = by_number.get(number)
-        unreadable = version.error if file_no is None else read.unreadable_reasons[file_no]
-        outcomes = counts[file_no] if file_no is not None else Counter({"accepted": 0, "quarantined": 0})
+    accepted = dict(read.records.group_by("file_no").len().iter_rows())
+    quarantined = dict(read.quarantine.group_by("file_no").len().iter_rows())
+    file_no = {id(version): n for n, version in enumerate(readable)}
+    for version in batch.versions:
+        n = file_no.get(id(version))
+        unreadable = version.error if n is None else read.unreadable_reasons[n]
+        outcomes = Counter({"accepted": accepted.get(n, 0), "quarantined": quarantined.get(n, 0)})
         result.versions.append(
-            version_row(version.file, version.sha256, first_seq + number, now, outcomes, unreadable)
+            version_row(version.file, version.sha256, seqs[id(version)], now, outcomes, unreadable)
         )
-        result.rows += read.rows_read[file_no] if file_no is not None else 0
+        result.rows += 0 if n is None else read.rows_read[n]
         if unreadable:
             result.unreadable_files.append(version.file.relative)
     return result

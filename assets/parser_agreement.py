@@ -16,7 +16,7 @@ from assets.checks import markdown_table
 from assets.resources import Feeds, Monitoring
 from assets.tables import sql
 from hepwatch.hl7.differential import Hl7apyCannotParse, compare_in_detail
-from hepwatch.hl7.framing import decode_feed_bytes, split_blocks
+from hepwatch.hl7.framing import decode_feed_bytes, message_at, split_segments
 
 PARSER_AGREEMENT = "parser_agreement"
 SHOWN = 20
@@ -51,9 +51,9 @@ def parser_agreement(
     conn: duckdb.DuckDBPyConnection, feeds: Feeds, monitoring: Monitoring, start: date, end: date
 ) -> dg.AssetCheckResult:
     sample = _sample(conn, start, end, monitoring)
-    by_file: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
-    for file, sha256, index, control_id, _ in sample.iter_rows():
-        by_file[(file, sha256)].append((index, control_id))
+    by_file: dict[tuple[str, str], list[tuple[int, int, str]]] = defaultdict(list)
+    for file, sha256, index, line, control_id, _ in sample.iter_rows():
+        by_file[(file, sha256)].append((index, line, control_id))
     compared = 0
     unparseable: list[str] = []
     changed: list[str] = []
@@ -63,12 +63,17 @@ def parser_agreement(
         path = feeds.path / file
         data = path.read_bytes() if path.is_file() else b""
         if hashlib.sha256(data).hexdigest() != sha256:
-            changed.extend(control_id for _, control_id in messages)  # re-read from a later file version
+            changed.extend(control_id for *_, control_id in messages)  # re-read from a later file version
             continue
-        blocks = split_blocks(decode_feed_bytes(data))
-        for index, control_id in messages:
+        # only the sampled messages are framed (a feed file may hold hundreds of thousands)
+        lines = split_segments(decode_feed_bytes(data))
+        for index, line, control_id in messages:
+            block = message_at(lines, line, index)
+            if block is None:  # the ledger's line no longer starts a message: the file is not as it was read
+                changed.append(control_id)
+                continue
             try:
-                comparison = compare_in_detail(blocks[index].text)
+                comparison = compare_in_detail(block.text)
             except Hl7apyCannotParse:
                 unparseable.append(control_id)
                 continue

@@ -21,7 +21,9 @@ from pipelines.timings import PROCESS_STARTED, phase_seconds, slowest_steps
 def _instance(config: Settings):
     import dagster as dg
 
-    return dg.DagsterInstance.get() if config.dagster_home else dg.DagsterInstance.ephemeral()
+    from pipelines.instance import ephemeral_instance
+
+    return dg.DagsterInstance.get() if config.dagster_home else ephemeral_instance()
 
 
 def _daily_assets(defs) -> set:

@@ -5,7 +5,13 @@ import shutil
 
 import pytest
 
-from hepwatch.hl7.framing import ENVELOPE_SEGMENTS, decode_feed_bytes, split_blocks, split_segments
+from hepwatch.hl7.framing import (
+    ENVELOPE_SEGMENTS,
+    decode_feed_bytes,
+    message_at,
+    split_blocks,
+    split_segments,
+)
 from hepwatch.hl7.oru import read_lab_bytes
 from hepwatch.ingest.labs import ingest_lab_files
 from hepwatch.pseudonym import Pseudonymizer
@@ -23,6 +29,16 @@ def test_every_line_of_every_corpus_file_lands_in_exactly_one_block(path):
     assert sum(len(b.segments) for b in blocks) == len(lines)
     msh_count = sum(1 for line in lines if line.startswith("MSH"))
     assert sum(b.is_message for b in blocks) == msh_count
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=[p.name[:50] for p in CORPUS_FILES])
+def test_a_message_framed_from_its_first_line_is_the_message_the_whole_file_frames(path):
+    # parser_agreement frames only its sampled messages, from the line the ledger records
+    text = decode_feed_bytes(path.read_bytes())
+    lines = split_segments(text)
+    blocks = split_blocks(text)
+    for block in blocks:
+        assert message_at(lines, block.line, block.index) == (block if block.is_message else None)
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=[p.name[:50] for p in CORPUS_FILES])

@@ -86,6 +86,20 @@ def split_blocks(text: str) -> list[Block]:
     ]
 
 
+def message_at(lines: list[str], line: int, index: int) -> Block | None:
+    """The message whose MSH is line `line` (1-based) of a file's segment lines (split_segments), block
+    `index` of the file, as split_blocks reads it, without grouping the rest of the file: a message ends at
+    the next line that starts one (group_lines). None when no message starts there."""
+    end = line
+    while end < len(lines) and not (lines[end].startswith("MSH") and len(lines[end]) > 3):
+        end += 1
+    found = group_lines(lines, line - 1, end)
+    if not found or found[0][0] != line or not found[0][2]:
+        return None
+    first, segments, _ = found[0]
+    return Block(index, first, tuple(segments), True)
+
+
 def group_lines(
     lines: list[str], start: int = 0, end: int | None = None
 ) -> list[tuple[int, list[str], bool]]:

@@ -55,7 +55,7 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(PROJECT))
 
 from feeds import cached_feeds  # noqa: E402
-from measure import Measured, run_measured  # noqa: E402
+from measure import Measured, python_speed, run_measured  # noqa: E402
 
 from hepwatch.hl7.framing import decode_feed_bytes, split_blocks  # noqa: E402
 
@@ -577,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     (BENCH_DIR / "data").mkdir(exist_ok=True)
     load_before = os.getloadavg()
     machine = {
+        "python_loop_seconds": python_speed(),  # 20M additions: compares machines (bench/measure.py)
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -596,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         targets["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         results["targets"] = targets
         print_targets(targets, args)
+    print(f"machine: {machine['cpus']} cpus, 20M-addition Python loop {machine['python_loop_seconds']} s")
     print(f"load average before {load_before[0]:.2f}, after {machine['load_average_after'][0]:.2f}")
     # keep the figures other benchmarks wrote there (bench/run_e2e.py's `e2e`, ...)
     existing = json.loads(args.out.read_text()) if args.out.exists() else {}

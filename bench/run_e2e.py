@@ -36,7 +36,7 @@ PROJECT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from feeds import cached_feeds  # noqa: E402
-from measure import run_measured  # noqa: E402
+from measure import python_speed, run_measured  # noqa: E402
 
 from hepwatch.synthetic import day_files  # noqa: E402
 
@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     report = {
         "machine": {
+            "python_loop_seconds": python_speed(),  # 20M additions: compares machines
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -208,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         "growth": growth(results) if len(results) > 1 else {},
     }
     print()
+    print(f"machine: {os.cpu_count()} cpus, 20M-addition Python loop {report['machine']['python_loop_seconds']} s "
+          "(the README's figures say which machine they were measured on)")  # fmt: skip
     print(f"{'share':>6} {'days':>5} {'lab msgs':>9} {'dosing':>9} | {'full s':>7} {'MB':>6} | "
           f"{'no-change s':>11} {'MB':>6} | {'+1 day s':>8} {'MB':>6} {'built':>5}")  # fmt: skip
     for r in results:

@@ -17,11 +17,11 @@ from dagster._core.execution.context.metadata_logging import (
     OutputMetadataHandle,
 )
 
-from assets.checks import column_schema, schema_valid, schema_valid_spec, schema_valid_window
+from assets.checks import column_schema, schema_valid_spec, schema_valid_table, schema_valid_window
 from assets.ingest import load_reference_tables
 from assets.partitions import MART_FRESHNESS, WAREHOUSE_POOL, daily_partitions, single_run, window
 from assets.resources import Feeds, Monitoring, Warehouse
-from assets.tables import bind, read_table, replace_table, replace_window, sql
+from assets.tables import bind, replace_table, replace_window, sql
 from assets.timing import Phases
 from hepwatch.stage import STAGED, replace_days
 from hepwatch.stage import connect as stage_connect
@@ -143,7 +143,7 @@ def sql_table_asset(
                     rows = replace_table(conn, table, query, **params())
                 context.log.info(f"{table}: {rows} rows")
                 with timed("validation"):
-                    valid = schema_valid(model, read_table(conn, table))
+                    valid = schema_valid_table(model, conn, table)
         count_key = "window_row_count" if partitioned else "dagster/row_count"
         return dg.MaterializeResult(
             metadata={count_key: rows, **timed.metadata()},

@@ -7,7 +7,6 @@ from itertools import pairwise
 
 import dagster as dg
 import duckdb
-import polars as pl
 
 from hepwatch.settings import SQL_DIR
 from hepwatch.warehouse import fetch_value
@@ -79,10 +78,6 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, query: str, **par
     """Rebuild a whole table from its query (atomically: CREATE OR REPLACE). Returns its row count."""
     conn.execute(f"CREATE OR REPLACE TABLE {table} AS {query}", bind(query, params))
     return int(fetch_value(conn, f"SELECT count(*) FROM {table}"))
-
-
-def read_table(conn: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
-    return conn.sql(f"SELECT * FROM {table}").pl()
 
 
 def run_script(conn: duckdb.DuckDBPyConnection, script: str, **params: object) -> None:

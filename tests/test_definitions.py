@@ -295,3 +295,41 @@ def test_schema_valid_window_checks_a_models_unique_columns_across_chunks(tmp_pa
     assert "unique across the window" in found.metadata["failures_by_rule"].value
     assert "k0" in found.metadata["first_failing_cases"].value
     conn.close()
+
+
+def test_uniqueness_rules_are_checked_in_duckdb_within_one_chunk_and_over_a_whole_table(tmp_path):
+    import duckdb
+    import pandera.polars as pa
+
+    from assets.checks import schema_valid_table, schema_valid_window
+
+    class Episodes(pa.DataFrameModel):
+        patient_key: str
+        episode_no: pl.Int32 = pa.Field(ge=1)
+        day: pl.Date
+
+        class Config:
+            unique = ("patient_key", "episode_no")
+
+    conn = duckdb.connect(str(tmp_path / "u.duckdb"))
+    conn.execute(
+        "CREATE TABLE e AS SELECT * FROM (VALUES ('p1', 1, DATE '2026-06-01'), ('p1', 2, DATE '2026-06-01'), "
+        "('p2', 1, DATE '2026-06-02')) t(patient_key, episode_no, day)"
+    )
+    start, end = date(2026, 6, 1), date(2026, 6, 3)
+    assert schema_valid_table(Episodes, conn, "e").passed
+    assert schema_valid_window(Episodes, conn, "e", "day", start, end).passed
+    # p1's episode 2 twice, on the same day (one chunk); and a rule Pandera checks on the rows: episode 0
+    conn.execute("INSERT INTO e VALUES ('p1', 2, DATE '2026-06-01'), ('p3', 0, DATE '2026-06-02')")
+    for found in (
+        schema_valid_table(Episodes, conn, "e"),
+        schema_valid_window(Episodes, conn, "e", "day", start, end),
+    ):
+        assert not found.passed
+        rules = found.metadata["failures_by_rule"].value
+        assert "patient_key, episode_no" in rules and "unique" in rules
+        assert "episode_no" in rules and "greater_than_or_equal_to(1)" in rules
+        cases = found.metadata["first_failing_cases"].value
+        assert "('p1', 2)" in cases
+        assert found.metadata["failure_cases"].value == 2  # the pair once, episode 0 once
+    conn.close()

@@ -595,13 +595,19 @@ def main(argv: list[str] | None = None) -> int:
         targets["table"] = targets_table(targets.get("run"), targets.get("generate"))
         targets["targets"] = TARGETS
         targets["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        targets["machine"] = machine
         results["targets"] = targets
         print_targets(targets, args)
     print(f"machine: {machine['cpus']} cpus, 20M-addition Python loop {machine['python_loop_seconds']} s")
     print(f"load average before {load_before[0]:.2f}, after {machine['load_average_after'][0]:.2f}")
     # keep the figures other benchmarks wrote there (bench/run_e2e.py's `e2e`, ...)
     existing = json.loads(args.out.read_text()) if args.out.exists() else {}
-    kept = {key: value for key, value in existing.items() if key.startswith("e2e")}
+    # (and, when the ingestion part was left out, the ingestion figures and their machine as they were)
+    kept = {
+        key: value
+        for key, value in existing.items()
+        if key.startswith("e2e") or (args.skip_ingestion and key != "targets")
+    }
     args.out.write_text(json.dumps({**results, **kept}, indent=2) + "\n")
     print(f"figures: {args.out.relative_to(PROJECT) if args.out.is_relative_to(PROJECT) else args.out}")
     return 0

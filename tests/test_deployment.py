@@ -40,7 +40,15 @@ DAILY_ASSETS = sorted(k.to_user_string() for k in GRAPH.get_all_asset_keys() if 
 ACTIVE = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
 
 
-def wait_for(what: str, condition: Callable[[], object], timeout: float = 240, every: float = 1.0):
+# How long the daemon may take to get somewhere: a bound on liveness, not a speed target. On a shared 2-core
+# machine a build_days run through the multiprocess executor (a subprocess per step, each importing Dagster
+# and hepwatch for a few seconds) took up to 4 minutes, and a two-day CLI backfill is two such runs.
+SETTLE_SECONDS = 600
+
+
+def wait_for(
+    what: str, condition: Callable[[], object], timeout: float = SETTLE_SECONDS, every: float = 1.0
+):  # fmt: skip
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()

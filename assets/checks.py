@@ -30,17 +30,12 @@ def schema_valid_spec(key: dg.AssetKey | list[str]) -> dg.AssetCheckSpec:
     )
 
 
-def schema_valid(model: type[pa.DataFrameModel], frame: pl.DataFrame) -> dg.AssetCheckResult:
-    """Validate every row of a frame lazily; on failure, report counts per rule and the first failing cases."""
-    cases = _failure_cases(model.to_schema(), frame)
-    return _result(model, frame.height, [cases] if cases is not None else [])
-
-
 def schema_valid_table(
     model: type[pa.DataFrameModel], conn: duckdb.DuckDBPyConnection, table: str
 ) -> dg.AssetCheckResult:
-    """schema_valid over a whole table: the model's uniqueness rules in DuckDB (_duplicates), every other
-    rule by Pandera on the rows."""
+    """Validate every row of a whole table lazily; on failure, report counts per rule and the first failing
+    cases. The model's uniqueness rules are checked in DuckDB (_duplicates), every other rule by Pandera on
+    the rows."""
     frame = conn.sql(f"SELECT * FROM {table}").pl()
     cases = _failure_cases(_without_uniqueness(model), frame)
     return _result(
@@ -57,7 +52,7 @@ def schema_valid_window(
     end: date,
     chunk_rows: int = CHUNK_ROWS,
 ) -> dg.AssetCheckResult:
-    """schema_valid over the rows of [start, end) of a daily-partitioned table, read in runs of whole days of
+    """schema_valid_table over the rows of [start, end) of a daily-partitioned table, read in runs of whole days of
     at most about `chunk_rows` rows (a year of results is validated in bounded memory). The model's
     uniqueness rules are checked across the whole window in DuckDB; every other rule holds within a row or a
     day, and Pandera checks it on each run of days."""

@@ -7,8 +7,8 @@ pragmas, and asks SQLite for the shape of its tables again (which cannot change:
 cost about as much as the year's marts. `HeldConnectionEventLogStorage` is the same storage (the same SQL,
 tables and events) with the connection it already holds for its life reused, under the same lock, and the
 answers about its own tables kept; and a ranged run's planned materializations are one event per asset
-(naming its days), as Dagster offers for storages that support it. Dagster is pinned (requirements.lock); tests/test_instance.py checks that
-a run's events read back as Dagster's own ephemeral instance gives them.
+(naming its days), as Dagster offers for storages that support it. Dagster is pinned (requirements.lock);
+tests/test_instance.py checks that a run's events read back as Dagster's own ephemeral instance gives them.
 """
 
 from __future__ import annotations

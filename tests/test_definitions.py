@@ -3,9 +3,10 @@
 from datetime import date
 
 import dagster as dg
+import duckdb
 import polars as pl
 
-from assets.checks import SCHEMA_VALID, column_schema, schema_valid
+from assets.checks import SCHEMA_VALID, column_schema, schema_valid_table
 from assets.resources import Feeds, Monitoring, Warehouse
 from pipelines.definitions import defs
 from schemas.marts import LabResults
@@ -160,9 +161,17 @@ def test_schema_valid_fails_with_the_failing_rows_in_metadata():
             "result_status": ["F", "P"],
             "sending_facility": ["LAB", "LAB"],
         },
-        schema_overrides={"collected_at": pl.Datetime("us"), "collected_date": pl.Date},
+        schema_overrides={
+            "collected_at": pl.Datetime("us"),
+            "collected_date": pl.Date,
+            "comparator": pl.Utf8,
+            "abnormal_flags": pl.Utf8,
+        },
     )
-    result = schema_valid(LabResults, bad)
+    conn = duckdb.connect()
+    conn.register("bad_rows", bad)
+    conn.execute("CREATE TABLE lab_results AS SELECT * FROM bad_rows")
+    result = schema_valid_table(LabResults, conn, "lab_results")
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
     rules = result.metadata["failures_by_rule"].value
     assert "patient_key" in rules and "result_status" in rules and "value" in rules

@@ -212,10 +212,13 @@ _In = TypeVar("_In")
 _Out = TypeVar("_Out")
 
 
-def prefetched(function: Callable[[_In], _Out], items: Iterable[_In], ahead: int = 8) -> Iterator[_Out]:
-    """function(item) for each item, in order, computed by two threads at most `ahead` items in advance:
-    reading and hashing (which release the GIL) overlap, and memory holds `ahead` results at most."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
+def prefetched(
+    function: Callable[[_In], _Out], items: Iterable[_In], ahead: int = 8, workers: int = 2
+) -> Iterator[_Out]:
+    """function(item) for each item, in order, computed by `workers` threads at most `ahead` items in
+    advance: reading and hashing (which release the GIL) overlap, and memory holds `ahead` results at most.
+    With one worker, the calls run one after another, in order."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque[Future[_Out]] = deque()
         for item in items:
             pending.append(pool.submit(function, item))

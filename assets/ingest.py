@@ -9,7 +9,7 @@ from assets.tables import run_script, sql, table_column_schema
 from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.feed_files import feed_listing
 from hepwatch.ingest.labs import ingest_lab_files
-from hepwatch.pending import fingerprint, mark, record_ingested, record_plan, record_reference
+from hepwatch.pending import fingerprint, mark, read_state, record_ingested, record_plan, record_reference
 from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.settings import REFERENCE_DIR, settings
 from hepwatch.stage import export_landing
@@ -114,7 +114,10 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
     quarantined with a reason; raw payloads of quarantined messages go to the restricted store.
     """
     _require_feeds(feeds)
-    listing = feed_listing(feeds.path, "labs")  # before reading: a file that changes meanwhile is read again
+    listing = feed_listing(feeds.path, "labs")
+    ingested = (
+        read_state(warehouse.paths.root).get("ingested", {}).get("labs")
+    )  # the last ingestion's  # before reading: a file that changes meanwhile is read again
     with warehouse.connect() as conn:
         summary = ingest_lab_files(
             conn,
@@ -122,6 +125,7 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
             Pseudonymizer(pseudonym_key(conn, warehouse.pseudonym_key)),
             context.log.info,
             memory_limit=warehouse.memory_limit,
+            ingested=ingested,
         )
         marked = mark(conn)  # the days whose tables this changes, for the next build
         record_ingested(warehouse.paths.root, "labs", listing)
@@ -167,6 +171,7 @@ def dosing_feed(
     """
     _require_feeds(feeds)
     listing = feed_listing(feeds.path, "dosing")
+    ingested = read_state(warehouse.paths.root).get("ingested", {}).get("dosing")  # the last ingestion's
     with warehouse.connect() as conn:
         summary = ingest_dosing_files(
             conn,
@@ -174,6 +179,7 @@ def dosing_feed(
             Pseudonymizer(pseudonym_key(conn, warehouse.pseudonym_key)),
             context.log.info,
             memory_limit=warehouse.memory_limit,
+            ingested=ingested,
         )
         marked = mark(conn)
         record_ingested(warehouse.paths.root, "dosing", listing)

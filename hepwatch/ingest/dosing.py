@@ -8,7 +8,7 @@ ingested later wins, so each file version gets a `file_order` from its ingestion
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from hepwatch.ingest.feed_files import (
     next_value,
     prefetched,
     read_version,
+    unread_files,
     version_row,
 )
 from hepwatch.pseudonym import Pseudonymizer, patient_map_rows
@@ -134,11 +135,14 @@ def ingest_dosing_files(
     pseudonymizer: Pseudonymizer,
     progress: Callable[[str], None] = lambda _: None,
     memory_limit: str | None = None,
+    ingested: Mapping[str, Sequence[int]] | None = None,
 ) -> DosingIngestSummary:
     """Read every new dosing file version under FEEDS/dosing into the landing tables, file versions in
-    order, batches of up to BATCH_BYTES in one transaction each (one file's rows are never split)."""
+    order, batches of up to BATCH_BYTES in one transaction each (one file's rows are never split).
+    `ingested`: the listing the last ingestion recorded (plan.json), whose unchanged files are not read
+    again (`feed_files.unread_files`)."""
     known = known_versions(conn, "dosing")
-    files = discover(feeds_dir, "dosing")
+    files = unread_files(conn, discover(feeds_dir, "dosing"), "dosing", ingested)
     ingest_seq = next_value(conn, "ingest_seq", "landing.file_versions")
     summary = DosingIngestSummary()
     with bulk_load(conn, memory_limit):  # (memory_limit: the connection's, set again afterwards)

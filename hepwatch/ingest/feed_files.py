@@ -7,7 +7,7 @@ import hashlib
 import os
 import stat
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,6 +172,39 @@ def scan_file(feed_file: FeedFile, keep_up_to: int) -> ScannedFile:
         return ScannedFile(feed_file, "", 0, None, problem, stamp=stamp)
     encoding = "utf-8" if is_utf8 else "cp1252" if cp1252 else "latin-1"
     return ScannedFile(feed_file, digest.hexdigest(), size, None, None, has_cr, encoding, stamp)
+
+
+def unread_files(
+    conn: duckdb.DuckDBPyConnection,
+    files: list[FeedFile],
+    kind: str,
+    ingested: Mapping[str, Sequence[int]] | None,
+) -> list[FeedFile]:
+    """The files that must be read (hashed) to know whether they hold a new version: all but those unchanged
+    since the last ingestion of their kind read them whole.
+
+    A file is unchanged when its (size, mtime_ns) is what that ingestion found (`ingested`: plan.json's
+    listing, hepwatch.pending.record_ingested; the sensor's test) and the newest version the database holds
+    of it was read whole (not unreadable, not changed while read) and has its size: a plan.json kept beside
+    another database reads nothing less. (A file touched but not changed is read once, found known, and
+    not read again.) Without this, every run after the first hashed the whole feeds directory again (a
+    year of lab files: 0.7 s of a one-day increment)."""
+    if not ingested:
+        return files
+    newest = dict(
+        conn.execute(
+            "SELECT file, arg_max(size_bytes, ingest_seq) FROM landing.file_versions WHERE kind = ? "
+            "GROUP BY file HAVING arg_max(sha256 <> '' AND unreadable_reason IS NULL, ingest_seq)",
+            [kind],
+        ).fetchall()
+    )
+    return [
+        f
+        for f in files
+        if f.problem is not None
+        or list(ingested.get(f.relative, ())) != [f.size_bytes, f.modified_ns]
+        or newest.get(f.relative) != f.size_bytes
+    ]
 
 
 def known_versions(conn: duckdb.DuckDBPyConnection, kind: str) -> set[tuple[str, str]]:

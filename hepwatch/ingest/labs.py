@@ -22,7 +22,7 @@ import functools
 import multiprocessing
 import os
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +40,7 @@ from hepwatch.ingest.feed_files import (
     next_value,
     prefetched,
     scan_file,
+    unread_files,
     version_row,
 )
 from hepwatch.ingest.frame_insert import insert_frame
@@ -261,8 +262,12 @@ def ingest_lab_files(
     workers: int | None = None,
     piece_bytes: int = PIECE_BYTES,
     memory_limit: str | None = None,
+    ingested: Mapping[str, Sequence[int]] | None = None,
 ) -> LabIngestSummary:
     """Read every new lab file version under FEEDS/labs into the landing tables.
+
+    `ingested`: the listing the last ingestion recorded (plan.json), whose unchanged files are not read
+    again (`feed_files.unread_files`).
 
     `workers` reader processes (default: one per core when there are at least PARALLEL_FROM_BYTES of new
     files, else none; 0 reads in this process); a file larger than `piece_bytes` is read in pieces.
@@ -270,7 +275,7 @@ def ingest_lab_files(
     again after ingestion (`bulk_load`).
     """
     known = known_versions(conn, "labs")
-    files = discover(feeds_dir, "labs")
+    files = unread_files(conn, discover(feeds_dir, "labs"), "labs", ingested)
     if workers is None:
         seen_paths = {file for file, _ in known}
         fresh = sum(f.size_bytes for f in files if f.relative not in seen_paths)

@@ -199,6 +199,17 @@ def test_materialize_reports_row_count_and_column_schema_on_every_asset(tmp_path
     ingest = [a for a in assets if a.group_names_by_key and set(a.group_names_by_key.values()) == {"ingest"}]
     ingested = dg.materialize(ingest, resources=resources, instance=instance)
     assert ingested.success
+    lab_feed = next(
+        e.materialization.metadata
+        for e in ingested.get_asset_materialization_events()
+        if e.asset_key.path == ["ingest", "lab_feed"]
+    )
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "warehouse" / "hepwatch.duckdb"), read_only=True) as conn:
+        observations = conn.execute("SELECT count(*) FROM landing.lab_observations").fetchall()[0][0]
+    assert observations > 0 and lab_feed["observations_total"].value == observations
+    assert lab_feed["new_observations"].value == observations  # the first ingestion: all of them new
     # results collected June 1st, 3rd and 5th, doses June 1st and 2nd: nothing on June 4th
     with_data = ["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-05"]
     assert instance.get_dynamic_partitions("clinical_days") == with_data

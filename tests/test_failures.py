@@ -105,7 +105,7 @@ def test_an_interrupted_run_says_so_in_one_line_and_exits_130(copy, signum, afte
     )  # fmt: skip
     assert process.stdout is not None
     if after is None:
-        time.sleep(0.5)  # during start-up (importing Dagster, DuckDB)
+        _wait_for_handler(process.pid, signum)  # then during start-up (importing Dagster, DuckDB)
     else:
         assert process.stdout.readline().startswith(after)  # during the run
     process.send_signal(signum)
@@ -113,6 +113,21 @@ def test_an_interrupted_run_says_so_in_one_line_and_exits_130(copy, signum, afte
     assert process.returncode == 130, stderr[-3000:]
     assert "interrupted" in one_line(stderr)
     assert hepwatch_run(feeds, warehouse).returncode == 0  # and the next run completes
+
+
+def _wait_for_handler(pid: int, signum: int, timeout: float = 30.0) -> None:
+    """Until the process catches `signum` (SigCgt in /proc/PID/status): the command's first moment, after
+    the interpreter itself has started (on a loaded machine that alone can take more than half a second)."""
+    status = Path(f"/proc/{pid}/status")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        caught = next(
+            (line.split()[1] for line in status.read_text().splitlines() if line.startswith("SigCgt:")), "0"
+        )
+        if int(caught, 16) >> (signum - 1) & 1:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"hepwatch did not install its handler of signal {signum} within {timeout} s")
 
 
 def test_a_full_disk_is_named_in_one_line(built, tmp_path):

@@ -114,10 +114,8 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
     quarantined with a reason; raw payloads of quarantined messages go to the restricted store.
     """
     _require_feeds(feeds)
-    listing = feed_listing(feeds.path, "labs")
-    ingested = (
-        read_state(warehouse.paths.root).get("ingested", {}).get("labs")
-    )  # the last ingestion's  # before reading: a file that changes meanwhile is read again
+    listing = feed_listing(feeds.path, "labs")  # before reading: a file that changes meanwhile is read again
+    ingested = read_state(warehouse.paths.root).get("ingested", {}).get("labs")  # the last ingestion's
     with warehouse.connect() as conn:
         summary = ingest_lab_files(
             conn,

@@ -113,6 +113,8 @@ def test_abnormal_flag_agreement(tmp_path):
         obx(
             4, "2324-2^GGT^LN", "20", reference_range="0-60", flags="A"
         ),  # A says nothing about high: skipped
+        # 0.6 / 1.2 = 0.5 x ULN flagged H (among other flags): disagrees
+        obx(5, "1975-2^TBIL^LN", "0.6", unit="mg/dL", reference_range="0.1-1.2", flags="A~H"),
     ]
     (feeds / "labs" / "northlab" / "2026-06-04.hl7").write_text(
         oru("N-30", flagged, mrn="MRN009", placer="P30", filler="F30", collected="20260604080000")
@@ -121,12 +123,12 @@ def test_abnormal_flag_agreement(tmp_path):
     result = abnormal_flag_agreement(
         warehouse=Warehouse(directory=str(tmp_path / "warehouse")), monitoring=Monitoring()
     )
-    assert result.metadata["results_compared"].value == 3
-    assert result.metadata["disagreeing"].value == 1
-    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN  # 1/3 > 5%
+    assert result.metadata["results_compared"].value == 4
+    assert result.metadata["disagreeing"].value == 2
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN  # 2/4 > 5%
     relaxed = abnormal_flag_agreement(
         warehouse=Warehouse(directory=str(tmp_path / "warehouse")),
-        monitoring=Monitoring(abnormal_flag_disagreement_max=0.5),
+        monitoring=Monitoring(abnormal_flag_disagreement_max=0.5),  # 2/4 is within it
     )
     assert relaxed.passed
 

@@ -57,10 +57,13 @@ def replace_window(
         conn.execute(f"DELETE FROM {table} WHERE {date_column} >= $start AND {date_column} < $end",
                      {"start": start, "end": end})  # fmt: skip
         # a long window in spans: the days are independent (as partitions are), and the memory a query needs
-        # then follows a span's data, not a decade's
+        # then follows a span's data, not a decade's. Rows are stored in date order: a later rebuild of a few
+        # days then deletes rows from a few row groups, not from rows spread over every group of the span,
+        # and scans of a window skip the other groups (a one-day increment of a year: 15.3 s -> 14.3 s; its
+        # staging.liver_observations commit 1.3 s -> 0.2 s)
         for span_start, span_end in spans(start, end, days):
             conn.execute(
-                f"INSERT INTO {table} BY NAME {query}",
+                f"INSERT INTO {table} BY NAME SELECT * FROM ({query}) ORDER BY {date_column}",
                 {**bound, **bind(query, {"start": span_start, "end": span_end})},
             )
         conn.execute(

@@ -9,7 +9,14 @@ from assets.tables import run_script, sql, table_column_schema
 from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.feed_files import feed_listing
 from hepwatch.ingest.labs import ingest_lab_files
-from hepwatch.pending import fingerprint, mark, read_state, record_ingested, record_plan, record_reference
+from hepwatch.pending import (
+    fingerprint,
+    ingested_listing,
+    mark,
+    record_ingested,
+    record_plan,
+    record_reference,
+)
 from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.settings import REFERENCE_DIR, settings
 from hepwatch.stage import export_landing
@@ -115,7 +122,7 @@ def lab_feed(context: dg.AssetExecutionContext, feeds: Feeds, warehouse: Warehou
     """
     _require_feeds(feeds)
     listing = feed_listing(feeds.path, "labs")  # before reading: a file that changes meanwhile is read again
-    ingested = read_state(warehouse.paths.root).get("ingested", {}).get("labs")  # the last ingestion's
+    ingested = ingested_listing(warehouse.paths.root, "labs")  # the last ingestion's
     with warehouse.connect() as conn:
         summary = ingest_lab_files(
             conn,
@@ -171,7 +178,7 @@ def dosing_feed(
     """
     _require_feeds(feeds)
     listing = feed_listing(feeds.path, "dosing")
-    ingested = read_state(warehouse.paths.root).get("ingested", {}).get("dosing")  # the last ingestion's
+    ingested = ingested_listing(warehouse.paths.root, "dosing")  # the last ingestion's
     with warehouse.connect() as conn:
         summary = ingest_dosing_files(
             conn,

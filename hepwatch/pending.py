@@ -215,13 +215,25 @@ def _write_state(warehouse_dir: Path, state: dict[str, Any]) -> None:
     os.replace(temporary, target)  # the sensor never reads half a file
 
 
+def _listings(state: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
+    """kind -> the feed files as the last ingestion of that kind found them: relative path -> [size, mtime_ns]."""
+    listings = state.get("ingested")
+    return listings if isinstance(listings, dict) else {}
+
+
+def ingested_listing(warehouse: Path, kind: str) -> dict[str, list[int]]:
+    """The feed files of one kind as the last ingestion found them (record_ingested); empty when none was
+    recorded."""
+    return _listings(read_state(warehouse)).get(kind, {})
+
+
 def changed_files(feeds: Path, warehouse: Path) -> dict[str, tuple[int, int]]:
     """Feed files whose (size, mtime) differ from what the last ingestion of their kind found (`stat` only:
     the sensor's test, and `hepwatch run`'s before it starts a run)."""
-    ingested = read_state(warehouse).get("ingested", {})
+    listings = _listings(read_state(warehouse))  # plan.json read once per sensor tick
     changed = {}
     for kind in FEED_KINDS:
-        known = ingested.get(kind, {})
+        known = listings.get(kind, {})
         for name, stamp in feed_listing(feeds, kind).items():
             if known.get(name) != list(stamp):
                 changed[name] = stamp

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hepwatch.ingest.dosing import ingest_dosing_files
 from hepwatch.ingest.feed_files import discover, feed_listing, unread_files
-from hepwatch.pending import read_state, record_ingested
+from hepwatch.pending import ingested_listing, record_ingested
 from hepwatch.pseudonym import Pseudonymizer
 from hepwatch.warehouse import connect
 
@@ -25,14 +25,14 @@ def _write(feeds: Path, name: str, rows: str, mtime: int) -> Path:
 def _ingest(conn, feeds: Path, warehouse: Path) -> int:
     """One ingestion as the dosing_feed asset runs it: listing first, then the read, then the listing kept."""
     listing = feed_listing(feeds, "dosing")
-    ingested = read_state(warehouse).get("ingested", {}).get("dosing")
+    ingested = ingested_listing(warehouse, "dosing")
     summary = ingest_dosing_files(conn, feeds, Pseudonymizer(b"k"), ingested=ingested)
     record_ingested(warehouse, "dosing", listing)
     return summary.files
 
 
 def _unread(conn, feeds: Path, warehouse: Path) -> set[str]:
-    ingested = read_state(warehouse).get("ingested", {}).get("dosing")
+    ingested = ingested_listing(warehouse, "dosing")
     return {f.relative for f in unread_files(conn, discover(feeds, "dosing"), "dosing", ingested)}
 
 
